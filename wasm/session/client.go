@@ -1,0 +1,406 @@
+package session
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Request is one application request as the session sees it. The bridge's
+// implementation holds the browser Request; Doer.Do may be called with it
+// twice (the retry), so it must be able to send its body again.
+type Request interface {
+	// URL is the absolute URL the request goes to.
+	URL() string
+}
+
+// Response is what the session needs of a response: only its status. The
+// body stays where it is (in the browser) and goes back to the caller
+// untouched.
+type Response interface {
+	Status() int
+}
+
+// Doer sends application requests.
+type Doer interface {
+	// Do sends req. When header is not empty, the request carries
+	// header: value; the caller's request itself is never modified.
+	Do(ctx context.Context, req Request, header, value string) (Response, error)
+}
+
+// Options are per-request switches.
+type Options struct {
+	SkipAuth    bool // send no token and never refresh
+	SkipRefresh bool // send the token but hand a refreshOn status back as is
+}
+
+// Event is a change the Client reports through Config.OnEvent.
+type Event int
+
+// Events. Their String forms are the names used by auth.on in JavaScript.
+const (
+	EventTokens  Event = iota + 1 // the tokens changed (set, refreshed, cleared)
+	EventRefresh                  // a refresh succeeded
+	EventExpired                  // the session was lost: refresh refused or impossible
+)
+
+func (e Event) String() string {
+	switch e {
+	case EventTokens:
+		return "tokens"
+	case EventRefresh:
+		return "refresh"
+	case EventExpired:
+		return "expired"
+	}
+	return "unknown"
+}
+
+// Config configures a Client. The bridge fills in the defaults documented in
+// API.md; here zero values mean what their comments say.
+type Config struct {
+	// Origins may receive the access token. Requests to any other origin
+	// are sent without it.
+	Origins []string
+	// RefreshOn lists the statuses that mean "access token no longer good";
+	// nil means 401 only.
+	RefreshOn []int
+	// Header and Scheme say how the token is sent: Header: Scheme+" "+token,
+	// or the bare token when Scheme is empty. Header "" means Authorization.
+	Header, Scheme string
+	// Leeway: a request whose token expires within Leeway refreshes first.
+	Leeway time.Duration
+	// RefreshTimeout bounds a refresh; 0 means 10 s.
+	RefreshTimeout time.Duration
+	// Refresher gets new tokens; nil means tokens are never refreshed and a
+	// refreshOn status is handed back as is.
+	Refresher Refresher
+	// Store persists the session; nil means memory only.
+	Store Store
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// OnEvent is called after each change, never with the Client's lock
+	// held, so it may call back into the Client.
+	OnEvent func(Event)
+	// Warn receives problems that are not errors of any request (storage
+	// failing, for one). Never called with a token in the message.
+	Warn func(msg string)
+}
+
+// Client holds one session: the tokens, the refresh in flight and the
+// requests waiting for it. It is safe for concurrent use.
+type Client struct {
+	cfg     Config
+	doer    Doer
+	origins originSet
+
+	mu  sync.Mutex
+	tok Tokens
+	// bad is an access token a server has rejected; requests wait for the
+	// refresh instead of sending it again.
+	bad string
+	// gen counts changes made from outside (SetTokens, Clear). A refresh
+	// that started under an older gen is discarded: a logout (or a new
+	// login) during a refresh wins.
+	gen    uint64
+	flight *flight
+}
+
+// flight is a refresh in progress. done is closed once tok and err are set.
+type flight struct {
+	done chan struct{}
+	tok  Tokens
+	err  error
+}
+
+// New returns a Client that sends requests through doer and restores the
+// session from cfg.Store. A stored value that cannot be read means logged
+// out.
+func New(cfg Config, doer Doer) *Client {
+	if cfg.Header == "" {
+		cfg.Header = "Authorization"
+	}
+	if cfg.RefreshOn == nil {
+		cfg.RefreshOn = []int{401}
+	}
+	if cfg.RefreshTimeout <= 0 {
+		cfg.RefreshTimeout = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Store == nil {
+		cfg.Store = &MemStore{}
+	}
+	c := &Client{cfg: cfg, doer: doer, origins: newOriginSet(cfg.Origins)}
+	c.tok = c.load()
+	return c
+}
+
+func (c *Client) load() Tokens {
+	raw, err := c.cfg.Store.Load()
+	if err != nil {
+		c.warn("jwtfetch: cannot read the stored session; starting logged out")
+		return Tokens{}
+	}
+	if raw == "" {
+		return Tokens{}
+	}
+	t, err := DecodeState(raw)
+	if err != nil {
+		c.warn(err.Error() + "; starting logged out")
+		return Tokens{}
+	}
+	return t
+}
+
+// Do sends req, with the access token when its origin is allowed, and
+// refreshes and retries once when the answer's status is in RefreshOn.
+func (c *Client) Do(ctx context.Context, req Request, opt Options) (Response, error) {
+	if opt.SkipAuth || !c.origins.allows(req.URL()) {
+		return c.doer.Do(ctx, req, "", "")
+	}
+	access, err := c.tokenForRequest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(ctx, req, access)
+	if err != nil || access == "" || opt.SkipRefresh || !c.isRefreshStatus(resp.Status()) {
+		return resp, err
+	}
+	if c.cfg.Refresher == nil {
+		return resp, nil
+	}
+	t, err := c.refresh(ctx, access)
+	if err != nil {
+		return nil, err
+	}
+	return c.send(ctx, req, t.Access)
+}
+
+func (c *Client) send(ctx context.Context, req Request, access string) (Response, error) {
+	if access == "" {
+		return c.doer.Do(ctx, req, "", "")
+	}
+	value := access
+	if c.cfg.Scheme != "" {
+		value = c.cfg.Scheme + " " + access
+	}
+	return c.doer.Do(ctx, req, c.cfg.Header, value)
+}
+
+func (c *Client) isRefreshStatus(status int) bool {
+	for _, s := range c.cfg.RefreshOn {
+		if s == status {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenForRequest returns the access token to send, refreshing first when
+// the current one is known to be bad, about to expire, or missing while a
+// refresh token is there. "" means send the request without a token.
+func (c *Client) tokenForRequest(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	t, bad := c.tok, c.bad
+	c.mu.Unlock()
+	if c.cfg.Refresher == nil || t.Refresh == "" {
+		return t.Access, nil
+	}
+	if t.Access != "" && t.Access != bad {
+		at := t.refreshAt(c.cfg.Leeway)
+		if at.IsZero() || c.cfg.Now().Before(at) {
+			return t.Access, nil
+		}
+	}
+	nt, err := c.refresh(ctx, t.Access)
+	return nt.Access, err
+}
+
+// refresh returns tokens that replace failed, the access token a request
+// found (or predicted) to be no longer good. When the current token is
+// already another one, some other request has refreshed and that token is
+// returned at once; otherwise the caller joins the refresh in flight or
+// starts it. ctx bounds only this caller's wait: leaving does not disturb
+// the refresh or the other waiters.
+func (c *Client) refresh(ctx context.Context, failed string) (Tokens, error) {
+	c.mu.Lock()
+	if c.tok.Access != "" && c.tok.Access != failed && c.tok.Access != c.bad {
+		t := c.tok
+		c.mu.Unlock()
+		return t, nil
+	}
+	if c.cfg.Refresher == nil {
+		c.mu.Unlock()
+		return Tokens{}, errNoRefresher
+	}
+	if c.tok.Refresh == "" {
+		var events []Event
+		if c.tok.Valid() {
+			// An access token was refused and nothing can renew it: the
+			// session is over.
+			events = c.endLocked()
+		}
+		c.mu.Unlock()
+		c.emit(events)
+		return Tokens{}, errNoSession
+	}
+	if failed != "" && failed == c.tok.Access {
+		c.bad = failed
+	}
+	f := c.flight
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		c.flight = f
+		go c.run(f, c.tok.Refresh, c.gen)
+	}
+	c.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.tok, f.err
+	case <-ctx.Done():
+		return Tokens{}, contextError(ctx, "request")
+	}
+}
+
+// Refresh forces a refresh (or joins the one in flight) and returns the new
+// access token.
+func (c *Client) Refresh(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	failed := c.tok.Access
+	c.mu.Unlock()
+	t, err := c.refresh(ctx, failed)
+	return t.Access, err
+}
+
+// run performs one refresh and wakes every waiter with its result. The new
+// tokens are stored before anyone is woken, so a rotated refresh token is
+// persisted before it can be needed again.
+func (c *Client) run(f *flight, refreshToken string, gen uint64) {
+	t, err := c.callRefresher(refreshToken)
+	if err == nil && t.Refresh == "" {
+		t.Refresh = refreshToken // no rotation: keep the old one
+	}
+	var events []Event
+	c.mu.Lock()
+	switch {
+	case c.gen != gen:
+		// SetTokens or Clear ran meanwhile and wins over this result.
+		t, err = c.tok, nil
+		if t.Access == "" {
+			err = errLoggedOut
+		}
+	case err == nil:
+		c.tok, c.bad = t, ""
+		c.persistLocked()
+		events = []Event{EventTokens, EventRefresh}
+	case refused(err):
+		events = c.endLocked()
+	}
+	c.flight = nil
+	f.tok, f.err = t, err
+	c.mu.Unlock()
+	// Listeners hear of the change before the waiters go on.
+	c.emit(events)
+	close(f.done)
+}
+
+// callRefresher runs the Refresher bounded by RefreshTimeout. The bound holds
+// even for a Refresher that ignores its context (a user function that never
+// settles): the waiters are woken and the next request may try again.
+func (c *Client) callRefresher(refreshToken string) (Tokens, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RefreshTimeout)
+	defer cancel()
+	type result struct {
+		t   Tokens
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		t, err := c.cfg.Refresher.Refresh(ctx, refreshToken)
+		ch <- result{t, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err == nil && r.t.Access == "" {
+			r.err = &Error{Code: CodeBadResponse, Message: "refresh returned no access token"}
+		}
+		return r.t, r.err
+	case <-ctx.Done():
+		return Tokens{}, &Error{Code: CodeTimeout, Message: "refresh timed out after " + c.cfg.RefreshTimeout.String(), Err: ctx.Err()}
+	}
+}
+
+// endLocked clears a lost session and reports it. c.mu must be held.
+func (c *Client) endLocked() []Event {
+	c.tok, c.bad = Tokens{}, ""
+	c.gen++
+	c.persistLocked()
+	return []Event{EventTokens, EventExpired}
+}
+
+func (c *Client) persistLocked() {
+	var err error
+	if c.tok.Valid() {
+		err = c.cfg.Store.Save(EncodeState(c.tok))
+	} else {
+		err = c.cfg.Store.Clear()
+	}
+	if err != nil {
+		c.warn("jwtfetch: cannot store the session: " + err.Error())
+	}
+}
+
+// SetTokens starts a session (after a login). expiresIn is in seconds, 0 if
+// unknown; a JWT's own exp takes precedence. A refresh in flight is
+// discarded and its waiters get these tokens.
+func (c *Client) SetTokens(access, refresh string, expiresIn float64) {
+	c.mu.Lock()
+	c.tok, c.bad = NewTokens(access, refresh, expiresIn, c.cfg.Now()), ""
+	c.gen++
+	c.persistLocked()
+	c.mu.Unlock()
+	c.emit([]Event{EventTokens})
+}
+
+// Clear ends the session (logout). A refresh in flight is discarded: its
+// tokens are never stored and its waiters fail with CodeAuthExpired.
+func (c *Client) Clear() {
+	c.mu.Lock()
+	c.tok, c.bad = Tokens{}, ""
+	c.gen++
+	c.persistLocked()
+	c.mu.Unlock()
+	c.emit([]Event{EventTokens})
+}
+
+// AccessToken returns the current access token, or "".
+func (c *Client) AccessToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tok.Access
+}
+
+// IsAuthenticated reports whether the client holds a session: an access
+// token, or a refresh token that can get one.
+func (c *Client) IsAuthenticated() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tok.Valid()
+}
+
+func (c *Client) emit(events []Event) {
+	if c.cfg.OnEvent == nil {
+		return
+	}
+	for _, e := range events {
+		c.cfg.OnEvent(e)
+	}
+}
+
+func (c *Client) warn(msg string) {
+	if c.cfg.Warn != nil {
+		c.cfg.Warn(msg)
+	}
+}

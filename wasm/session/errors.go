@@ -1,0 +1,76 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"strconv"
+)
+
+// Error codes. They match the axios codes the JavaScript side exposes, so the
+// bridge can pass them through unchanged.
+const (
+	// CodeAuthExpired means the session is over: there is no refresh token,
+	// the refresh was refused, or the user logged out while it ran.
+	CodeAuthExpired = "ERR_AUTH_EXPIRED"
+	// CodeNetwork means a request or the refresh could not reach the server.
+	CodeNetwork = "ERR_NETWORK"
+	// CodeBadResponse means the refresh endpoint answered 5xx or something
+	// that is not a usable token response.
+	CodeBadResponse = "ERR_BAD_RESPONSE"
+	// CodeTimeout means the refresh took longer than RefreshTimeout, or the
+	// caller's deadline passed.
+	CodeTimeout = "ECONNABORTED"
+	// CodeCanceled means the caller cancelled (AbortSignal).
+	CodeCanceled = "ERR_CANCELED"
+)
+
+// Error is the error type of this package. Callers branch on Code; Message
+// never contains a token.
+type Error struct {
+	Code    string
+	Message string // lower-case, without the "jwtfetch: " prefix
+	Status  int    // HTTP status of the refresh response, 0 when there was none
+	Err     error  // underlying cause, may be nil
+}
+
+func (e *Error) Error() string { return "jwtfetch: " + e.Message }
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// CodeOf returns the Code of the first *Error in err's chain, or "".
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Refused reports whether err means the refresh endpoint rejected the
+// refresh token, which ends the session.
+func refused(err error) bool { return CodeOf(err) == CodeAuthExpired }
+
+var (
+	errNoSession   = &Error{Code: CodeAuthExpired, Message: "session expired: no refresh token"}
+	errNoRefresher = &Error{Code: CodeAuthExpired, Message: "no refresh is configured"}
+	errLoggedOut   = &Error{Code: CodeAuthExpired, Message: "session ended while the refresh was running"}
+)
+
+// contextError turns a finished context into an *Error with the matching code.
+func contextError(ctx context.Context, what string) error {
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: CodeTimeout, Message: what + " timed out", Err: err}
+	}
+	return &Error{Code: CodeCanceled, Message: what + " canceled", Err: err}
+}
+
+// statusError describes a refresh response status that is not a success.
+func statusError(status int) error {
+	s := strconv.Itoa(status)
+	if status >= 400 && status < 500 && status != 408 && status != 429 {
+		return &Error{Code: CodeAuthExpired, Status: status, Message: "refresh refused: " + s}
+	}
+	return &Error{Code: CodeBadResponse, Status: status, Message: "refresh failed: " + s}
+}

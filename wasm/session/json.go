@@ -1,0 +1,357 @@
+package session
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file is a small JSON reader and writer for the three documents the
+// session handles: a JWT payload, the persisted state and a refresh response.
+// All three are objects whose interesting members are top-level strings and
+// numbers. encoding/json would add about 240 KB (brotli) to the wasm; this
+// reader validates the whole document but keeps only those members.
+
+var errJSON = errors.New("invalid JSON")
+
+// jsonValue is a top-level member: a string, a number, or something else
+// (object, array, bool, null) that the session only needs to skip.
+type jsonValue struct {
+	str   string
+	num   float64
+	isStr bool
+	isNum bool
+}
+
+// parseObject parses s, which must be one JSON object, and returns its
+// top-level string and number members. Later duplicates win, as in
+// JSON.parse.
+func parseObject(s string) (map[string]jsonValue, error) {
+	p := &jsonParser{s: s}
+	p.space()
+	if !p.eat('{') {
+		return nil, errJSON
+	}
+	out := map[string]jsonValue{}
+	p.space()
+	if p.eat('}') {
+		return out, p.end()
+	}
+	for {
+		p.space()
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.space()
+		if !p.eat(':') {
+			return nil, errJSON
+		}
+		p.space()
+		v, err := p.value(0)
+		if err != nil {
+			return nil, err
+		}
+		out[key] = v
+		p.space()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat('}') {
+			return out, p.end()
+		}
+		return nil, errJSON
+	}
+}
+
+type jsonParser struct {
+	s string
+	i int
+}
+
+// maxDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxDepth = 64
+
+func (p *jsonParser) space() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) eat(c byte) bool {
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *jsonParser) end() error {
+	p.space()
+	if p.i != len(p.s) {
+		return errJSON
+	}
+	return nil
+}
+
+func (p *jsonParser) value(depth int) (jsonValue, error) {
+	if depth > maxDepth || p.i >= len(p.s) {
+		return jsonValue{}, errJSON
+	}
+	switch c := p.s[p.i]; {
+	case c == '"':
+		s, err := p.str()
+		return jsonValue{str: s, isStr: true}, err
+	case c == '{' || c == '[':
+		return jsonValue{}, p.container(depth)
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	default:
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if strings.HasPrefix(p.s[p.i:], lit) {
+				p.i += len(lit)
+				return jsonValue{}, nil
+			}
+		}
+		return jsonValue{}, errJSON
+	}
+}
+
+// container skips an object or array, checking its syntax.
+func (p *jsonParser) container(depth int) error {
+	closer := byte(']')
+	isObj := p.s[p.i] == '{'
+	if isObj {
+		closer = '}'
+	}
+	p.i++
+	p.space()
+	if p.eat(closer) {
+		return nil
+	}
+	for {
+		p.space()
+		if isObj {
+			if _, err := p.str(); err != nil {
+				return err
+			}
+			p.space()
+			if !p.eat(':') {
+				return errJSON
+			}
+			p.space()
+		}
+		if _, err := p.value(depth + 1); err != nil {
+			return err
+		}
+		p.space()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat(closer) {
+			return nil
+		}
+		return errJSON
+	}
+}
+
+func (p *jsonParser) number() (jsonValue, error) {
+	start := p.i
+	p.eat('-')
+	switch {
+	case p.eat('0'):
+	case p.digits() == 0:
+		return jsonValue{}, errJSON
+	}
+	if p.eat('.') && p.digits() == 0 {
+		return jsonValue{}, errJSON
+	}
+	if p.eat('e') || p.eat('E') {
+		if !p.eat('+') {
+			p.eat('-')
+		}
+		if p.digits() == 0 {
+			return jsonValue{}, errJSON
+		}
+	}
+	n, err := strconv.ParseFloat(p.s[start:p.i], 64)
+	if err != nil {
+		// Only range errors get here; JSON.parse would give Infinity.
+		return jsonValue{}, errJSON
+	}
+	return jsonValue{num: n, isNum: true}, nil
+}
+
+func (p *jsonParser) digits() int {
+	n := 0
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		p.i++
+		n++
+	}
+	return n
+}
+
+// str reads a JSON string starting at the opening quote.
+func (p *jsonParser) str() (string, error) {
+	if !p.eat('"') {
+		return "", errJSON
+	}
+	start := p.i
+	// Fast path: no escapes.
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		if c == '"' {
+			s := p.s[start:p.i]
+			p.i++
+			if !utf8.ValidString(s) {
+				return "", errJSON
+			}
+			return s, nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", errJSON
+		}
+		p.i++
+	}
+	var b strings.Builder
+	b.WriteString(p.s[start:p.i])
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			s := b.String()
+			if !utf8.ValidString(s) {
+				return "", errJSON
+			}
+			return s, nil
+		case c < 0x20:
+			return "", errJSON
+		case c != '\\':
+			b.WriteByte(c)
+			p.i++
+			continue
+		}
+		p.i++ // the backslash
+		if p.i >= len(p.s) {
+			return "", errJSON
+		}
+		e := p.s[p.i]
+		p.i++
+		switch e {
+		case '"', '\\', '/':
+			b.WriteByte(e)
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", errJSON
+			}
+			if utf16.IsSurrogate(r) {
+				// A high surrogate must be followed by \u and a low one;
+				// anything else becomes U+FFFD, as JSON.parse keeps lone
+				// surrogates and Go strings cannot.
+				save := p.i
+				if p.eat('\\') && p.eat('u') {
+					if r2, ok := p.hex4(); ok {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							b.WriteRune(d)
+							continue
+						}
+					}
+				}
+				p.i = save
+				r = utf8.RuneError
+			}
+			b.WriteRune(r)
+		default:
+			return "", errJSON
+		}
+	}
+	return "", errJSON
+}
+
+func (p *jsonParser) hex4() (rune, bool) {
+	if p.i+4 > len(p.s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(p.s[p.i : p.i+4]) {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	p.i += 4
+	return r, true
+}
+
+// quote returns s as a JSON string literal.
+func quote(s string) string {
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case '\t':
+				b.WriteString(`\t`)
+			default:
+				b.WriteString(`\u00`)
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&0xf])
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString(`\ufffd`)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('"')
+	return b.String()
+}

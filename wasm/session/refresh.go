@@ -1,0 +1,135 @@
+package session
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Refresher exchanges a refresh token for new tokens. The Client calls it at
+// most once at a time and bounds it with RefreshTimeout, whether or not the
+// implementation honours ctx.
+type Refresher interface {
+	Refresh(ctx context.Context, refreshToken string) (Tokens, error)
+}
+
+// Poster sends one refresh request and returns the response status and body.
+// It returns an error only when there is no response (network failure or
+// ctx done).
+type Poster interface {
+	Post(ctx context.Context, url, contentType, body string) (status int, respBody string, err error)
+}
+
+// Refresh styles for HTTPRefresher.Style.
+const (
+	StyleJSON   = "json"   // POST {"refresh": token}
+	StyleOAuth2 = "oauth2" // POST grant_type=refresh_token form, RFC 6749 section 6
+)
+
+// HTTPRefresher refreshes by POSTing to an endpoint.
+type HTTPRefresher struct {
+	Poster   Poster
+	URL      string
+	Style    string // StyleJSON (default) or StyleOAuth2
+	ClientID string // sent with StyleOAuth2 when not empty
+	Now      func() time.Time
+}
+
+// Refresh implements Refresher.
+func (h *HTTPRefresher) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+	contentType, body := "application/json", `{"refresh":`+quote(refreshToken)+`}`
+	if h.Style == StyleOAuth2 {
+		contentType = "application/x-www-form-urlencoded"
+		body = "grant_type=refresh_token&refresh_token=" + formEscape(refreshToken)
+		if h.ClientID != "" {
+			body += "&client_id=" + formEscape(h.ClientID)
+		}
+	}
+	status, respBody, err := h.Poster.Post(ctx, h.URL, contentType, body)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Tokens{}, contextError(ctx, "refresh")
+		}
+		return Tokens{}, &Error{Code: CodeNetwork, Message: "refresh failed: network error", Err: err}
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	return ReadRefreshResponse(status, respBody, now())
+}
+
+// ReadRefreshResponse interprets a refresh endpoint's answer. A 4xx other
+// than 408 and 429 is a refusal (CodeAuthExpired); other failures are
+// CodeBadResponse. The body is read leniently: the access token from
+// access, access_token, accessToken or token; the rotated refresh token from
+// refresh, refresh_token or refreshToken (absent means keep the old one,
+// which the Client does); expires_in when the access token has no exp.
+// Error messages never include the body, which may hold tokens.
+func ReadRefreshResponse(status int, body string, now time.Time) (Tokens, error) {
+	if status < 200 || status > 299 {
+		return Tokens{}, statusError(status)
+	}
+	m, err := parseObject(body)
+	if err != nil {
+		return Tokens{}, &Error{Code: CodeBadResponse, Status: status, Message: "refresh response is not a JSON object"}
+	}
+	access := firstString(m, "access", "access_token", "accessToken", "token")
+	if access == "" {
+		return Tokens{}, &Error{Code: CodeBadResponse, Status: status, Message: "refresh response has no access token"}
+	}
+	refresh := firstString(m, "refresh", "refresh_token", "refreshToken")
+	var expiresIn float64
+	if v := m["expires_in"]; v.isNum {
+		expiresIn = v.num
+	} else if v.isStr {
+		expiresIn = parseSeconds(v.str)
+	}
+	return NewTokens(access, refresh, expiresIn, now), nil
+}
+
+func firstString(m map[string]jsonValue, names ...string) string {
+	for _, n := range names {
+		if v := m[n]; v.isStr && v.str != "" {
+			return v.str
+		}
+	}
+	return ""
+}
+
+// parseSeconds reads a non-negative integer number of seconds; some servers
+// send expires_in as a string.
+func parseSeconds(s string) float64 {
+	if s == "" || len(s) > 10 {
+		return 0
+	}
+	var n float64
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + float64(c-'0')
+	}
+	return n
+}
+
+// formEscape encodes s for application/x-www-form-urlencoded, as
+// URLSearchParams does (space becomes '+').
+func formEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '*':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,83 @@
+package session
+
+import (
+	"errors"
+	"strconv"
+	"time"
+)
+
+// The persisted form is one JSON object with a schema version:
+//
+//	{"v":1,"access":"…","refresh":"…","exp":1767225600}
+//
+// exp is the access token's expiry in Unix seconds on the local clock (0 when
+// unknown). A document of another version, or one that cannot be read, means
+// logged out: storage is shared with other code and other versions of this
+// library, so it is never trusted to be well-formed.
+
+// stateVersion is the schema version written by this package.
+const stateVersion = 1
+
+// ErrState is returned by DecodeState for a stored value it cannot use.
+var ErrState = errors.New("jwtfetch: stored session is unreadable or of another version")
+
+// EncodeState returns the persisted form of t.
+func EncodeState(t Tokens) string {
+	var exp int64
+	if !t.Expiry.IsZero() {
+		exp = t.Expiry.Unix()
+	}
+	return `{"v":` + strconv.Itoa(stateVersion) +
+		`,"access":` + quote(t.Access) +
+		`,"refresh":` + quote(t.Refresh) +
+		`,"exp":` + strconv.FormatInt(exp, 10) + `}`
+}
+
+// DecodeState reads a value written by EncodeState. Any problem returns
+// ErrState and empty Tokens.
+func DecodeState(s string) (Tokens, error) {
+	m, err := parseObject(s)
+	if err != nil {
+		return Tokens{}, ErrState
+	}
+	if v := m["v"]; !v.isNum || v.num != stateVersion {
+		return Tokens{}, ErrState
+	}
+	access, refresh := m["access"], m["refresh"]
+	if !access.isStr || !refresh.isStr || (access.str == "" && refresh.str == "") {
+		return Tokens{}, ErrState
+	}
+	t := Tokens{Access: access.str, Refresh: refresh.str}
+	if e := m["exp"]; e.isNum && e.num > 0 && finite(e.num) {
+		t.Expiry = time.Unix(int64(e.num), 0)
+	}
+	if c, err := readClaims(t.Access); err == nil && c.hasExp && c.iat > 0 && c.iat <= c.exp {
+		t.Lifetime = time.Duration(c.exp-c.iat) * time.Second
+	}
+	return t, nil
+}
+
+// Store persists the session's single entry. Implementations: MemStore here,
+// localStorage and sessionStorage in jsbridge.
+type Store interface {
+	// Load returns the stored value, or "" when there is none.
+	Load() (string, error)
+	// Save replaces the stored value.
+	Save(value string) error
+	// Clear removes the stored value.
+	Clear() error
+}
+
+// MemStore is a Store that keeps the value in memory. Its zero value is
+// ready to use; it is not safe for concurrent use on its own (the Client
+// serialises access).
+type MemStore struct{ v string }
+
+// Load implements Store.
+func (m *MemStore) Load() (string, error) { return m.v, nil }
+
+// Save implements Store.
+func (m *MemStore) Save(v string) error { m.v = v; return nil }
+
+// Clear implements Store.
+func (m *MemStore) Clear() error { m.v = ""; return nil }

@@ -1,0 +1,106 @@
+package session
+
+import (
+	"encoding/base64"
+	"errors"
+	"math"
+	"strings"
+	"time"
+)
+
+// Tokens is the session's token pair and what is known about the access
+// token's lifetime.
+type Tokens struct {
+	Access  string
+	Refresh string
+	// Expiry is when the access token expires on this machine's clock; zero
+	// when unknown (an opaque token without expires_in).
+	Expiry time.Time
+	// Lifetime is the access token's total validity (JWT exp-iat, or
+	// expires_in); zero when unknown. It bounds how early a refresh may
+	// start, so a token shorter than the leeway is not refreshed on every
+	// request.
+	Lifetime time.Duration
+}
+
+// Valid reports whether there is an access token or a way to get one.
+func (t Tokens) Valid() bool { return t.Access != "" || t.Refresh != "" }
+
+// claims are the registered JWT claims the session uses.
+type claims struct {
+	exp, iat int64
+	hasExp   bool
+}
+
+var errNotJWT = errors.New("not a JWT")
+
+// readClaims decodes the payload of a compact JWS (header.payload.signature)
+// and returns its exp and iat claims. It checks no signature: the token is
+// the server's business, the client only needs to know when it runs out.
+func readClaims(token string) (claims, error) {
+	first := strings.IndexByte(token, '.')
+	if first < 0 {
+		return claims{}, errNotJWT
+	}
+	rest := token[first+1:]
+	second := strings.IndexByte(rest, '.')
+	if second < 0 || strings.IndexByte(rest[second+1:], '.') >= 0 {
+		return claims{}, errNotJWT
+	}
+	payload := strings.TrimRight(rest[:second], "=")
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return claims{}, errNotJWT
+	}
+	members, err := parseObject(string(raw))
+	if err != nil {
+		return claims{}, errNotJWT
+	}
+	var c claims
+	if v, ok := members["exp"]; ok && v.isNum && finite(v.num) {
+		c.exp, c.hasExp = int64(v.num), true
+	}
+	if v, ok := members["iat"]; ok && v.isNum && finite(v.num) {
+		c.iat = int64(v.num)
+	}
+	return c, nil
+}
+
+func finite(f float64) bool {
+	return !math.IsNaN(f) && f > -1e15 && f < 1e15
+}
+
+// NewTokens describes a token pair received at now. The access token's
+// expiry comes from its JWT exp claim; when the token also has iat, the
+// expiry is placed on the local clock as now+(exp-iat), so a browser whose
+// clock is off does not refresh too early or too late. expiresIn (seconds,
+// 0 if absent) is used for tokens that are not JWTs or carry no exp.
+func NewTokens(access, refresh string, expiresIn float64, now time.Time) Tokens {
+	t := Tokens{Access: access, Refresh: refresh}
+	if c, err := readClaims(access); err == nil && c.hasExp {
+		t.Expiry = time.Unix(c.exp, 0)
+		if c.iat > 0 && c.iat <= c.exp {
+			t.Lifetime = time.Duration(c.exp-c.iat) * time.Second
+			t.Expiry = now.Add(t.Lifetime)
+		}
+		return t
+	}
+	if expiresIn > 0 && finite(expiresIn) {
+		t.Lifetime = time.Duration(expiresIn * float64(time.Second))
+		t.Expiry = now.Add(t.Lifetime)
+	}
+	return t
+}
+
+// refreshAt returns when a request should stop sending the access token and
+// refresh first: leeway before Expiry, but never earlier than half-way
+// through the token's life. Zero means never.
+func (t Tokens) refreshAt(leeway time.Duration) time.Time {
+	if t.Expiry.IsZero() {
+		return time.Time{}
+	}
+	if t.Lifetime > 0 && leeway > t.Lifetime/2 {
+		leeway = t.Lifetime / 2
+	}
+	return t.Expiry.Add(-leeway)
+}
