@@ -198,7 +198,7 @@ func TestRetryIsNotRefreshedAgain(t *testing.T) {
 func TestRefusedRefreshEndsSession(t *testing.T) {
 	h := newHarness(t, nil)
 	h.api.revoke(h.login())
-	h.ref.fail(statusError(401))
+	h.ref.fail(StatusError(401))
 	gate := h.ref.hold()
 	const n = 10
 	errs := make(chan error, n)
@@ -231,7 +231,7 @@ func TestFailedRefreshLeavesNothingStuck(t *testing.T) {
 		err  error
 		code string
 	}{
-		{"server error", statusError(503), CodeBadResponse},
+		{"server error", StatusError(503), CodeBadResponse},
 		{"network", &Error{Code: CodeNetwork, Message: "refresh failed: network error"}, CodeNetwork},
 		{"garbage", &Error{Code: CodeBadResponse, Message: "refresh response is not a JSON object"}, CodeBadResponse},
 	}

@@ -66,8 +66,10 @@ func contextError(ctx context.Context, what string) error {
 	return &Error{Code: CodeCanceled, Message: what + " canceled", Err: err}
 }
 
-// statusError describes a refresh response status that is not a success.
-func statusError(status int) error {
+// StatusError is the error for a refresh response status that is not a
+// success: a 4xx other than 408 and 429 is a refusal (CodeAuthExpired),
+// anything else CodeBadResponse.
+func StatusError(status int) error {
 	s := strconv.Itoa(status)
 	if status >= 400 && status < 500 && status != 408 && status != 429 {
 		return &Error{Code: CodeAuthExpired, Status: status, Message: "refresh refused: " + s}

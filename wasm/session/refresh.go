@@ -68,7 +68,7 @@ func (h *HTTPRefresher) Refresh(ctx context.Context, refreshToken string) (Token
 // Error messages never include the body, which may hold tokens.
 func ReadRefreshResponse(status int, body string, now time.Time) (Tokens, error) {
 	if status < 200 || status > 299 {
-		return Tokens{}, statusError(status)
+		return Tokens{}, StatusError(status)
 	}
 	m, err := parseObject(body)
 	if err != nil {

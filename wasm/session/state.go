@@ -81,3 +81,62 @@ func (m *MemStore) Save(v string) error { m.v = v; return nil }
 
 // Clear implements Store.
 func (m *MemStore) Clear() error { m.v = ""; return nil }
+
+// FallbackStore uses Primary until it fails once, then keeps the session in
+// memory for the rest of the page's life and calls Warn a single time. It
+// serves browser storage that throws (disabled, private mode, quota): the
+// app keeps working, only persistence is lost.
+type FallbackStore struct {
+	Primary Store
+	Warn    func(msg string)
+
+	failed bool
+	mem    MemStore
+}
+
+// Load implements Store. A Primary that cannot be read counts as empty.
+func (f *FallbackStore) Load() (string, error) {
+	if f.failed {
+		return f.mem.Load()
+	}
+	v, err := f.Primary.Load()
+	if err != nil {
+		f.fail(err)
+		return "", nil
+	}
+	return v, nil
+}
+
+// Save implements Store.
+func (f *FallbackStore) Save(v string) error {
+	if !f.failed {
+		err := f.Primary.Save(v)
+		if err == nil {
+			return nil
+		}
+		f.fail(err)
+	}
+	return f.mem.Save(v)
+}
+
+// Clear implements Store.
+func (f *FallbackStore) Clear() error {
+	if !f.failed {
+		err := f.Primary.Clear()
+		if err == nil {
+			return nil
+		}
+		f.fail(err)
+	}
+	return f.mem.Clear()
+}
+
+// Failed reports whether the store has fallen back to memory.
+func (f *FallbackStore) Failed() bool { return f.failed }
+
+func (f *FallbackStore) fail(err error) {
+	f.failed = true
+	if f.Warn != nil {
+		f.Warn("jwtfetch: storage is not available (" + err.Error() + "); the session is kept in memory only")
+	}
+}

@@ -1,0 +1,368 @@
+// jwtfetch: fetch and an axios-style instance for JWT-protected APIs.
+//
+// The token state, the single refresh in flight and the requests waiting for
+// it live in Go compiled to WebAssembly (jwtfetch.wasm). This module loads
+// it, shapes requests and responses like axios, and hands every request to
+// the wasm as one fetch(input, init) call. It never sees a refresh token.
+
+import './wasm_exec.js' // defines globalThis.Go; copied from the Go toolchain by the build
+
+// The page's own fetch, captured before anyone can set window.fetch to an
+// instance's fetch: the wasm sends with it, so nothing can loop.
+const nativeFetch = globalThis.fetch.bind(globalThis)
+
+const NS_GLOBAL = '__jwtfetch'
+
+let loading = null
+
+/**
+ * Starts loading the wasm runtime (once) and resolves when it is ready.
+ * Optional: create() calls it with the defaults.
+ */
+export function load({ wasmURL } = {}) {
+  if (!loading) {
+    loading = start(wasmURL ?? new URL('./jwtfetch.wasm', import.meta.url))
+    // A failed load may be retried by the next call.
+    loading.catch(() => { loading = null })
+  }
+  return loading
+}
+
+async function start(wasmURL) {
+  const go = new globalThis.Go()
+  let instance
+  try {
+    ;({ instance } = await WebAssembly.instantiateStreaming(nativeFetch(wasmURL), go.importObject))
+  } catch (err) {
+    // instantiateStreaming needs Content-Type: application/wasm; servers
+    // that send something else still work, a little slower.
+    const resp = await nativeFetch(wasmURL)
+    if (!resp.ok) {
+      throw new JwtFetchError(`jwtfetch: cannot load ${wasmURL}: HTTP ${resp.status}`, 'ERR_NETWORK')
+    }
+    ;({ instance } = await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject))
+  }
+  return new Promise((resolve, reject) => {
+    const ns = { fetch: nativeFetch }
+    ns.ready = () => resolve(ns)
+    globalThis[NS_GLOBAL] = ns
+    go.run(instance).then(() => {
+      reject(new JwtFetchError('jwtfetch: the wasm runtime exited', 'ERR_RUNTIME'))
+    }, reject)
+  })
+}
+
+/**
+ * JwtFetchError is the error of every rejected request. isJwtFetchError
+ * compares the name, so it works across frames and bundles.
+ */
+export class JwtFetchError extends Error {
+  constructor(message, code, config, response, cause) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = 'JwtFetchError'
+    this.code = code
+    this.config = config
+    this.response = response
+  }
+}
+
+export function isJwtFetchError(e) {
+  return e != null && typeof e === 'object' && e.name === 'JwtFetchError'
+}
+
+// toError turns whatever the wasm or fetch rejected with into a JwtFetchError.
+function toError(e, config) {
+  if (isJwtFetchError(e)) {
+    return new JwtFetchError(e.message, e.code, config, e.response, e.cause)
+  }
+  if (e != null && e.name === 'AbortError') {
+    return new JwtFetchError('jwtfetch: request canceled', 'ERR_CANCELED', config, undefined, e)
+  }
+  if (e != null && e.name === 'TimeoutError') {
+    return new JwtFetchError('jwtfetch: request timed out', 'ECONNABORTED', config, undefined, e)
+  }
+  if (e instanceof TypeError) {
+    return new JwtFetchError('jwtfetch: network error', 'ERR_NETWORK', config, undefined, e)
+  }
+  return new JwtFetchError(String(e?.message ?? e), 'ERR_UNKNOWN', config, undefined, e)
+}
+
+// The wasm's synchronous functions return an Error instead of throwing (a Go
+// callback cannot throw); check turns that back into a throw.
+function check(v) {
+  if (v instanceof Error) throw toError(v)
+  return v
+}
+
+const pageOrigin = () => globalThis.location?.origin
+
+function originOf(url, base) {
+  try {
+    return new URL(url, base).origin
+  } catch {
+    return undefined
+  }
+}
+
+function resolveURL(url, baseURL) {
+  if (!baseURL || /^[a-z][a-z\d+\-.]*:/i.test(url)) return url
+  return baseURL.replace(/\/+$/, '') + '/' + String(url).replace(/^\/+/, '')
+}
+
+function absolute(url) {
+  return new URL(url, globalThis.location?.href).href
+}
+
+// The config the wasm needs, from create()'s config. Defaults as in API.md.
+function wasmConfig(config, dispatch) {
+  const auth = config.auth ?? {}
+  const base = config.baseURL ? absolute(config.baseURL) : globalThis.location?.href
+  const origins = auth.origins ?? [originOf(base), pageOrigin()].filter(Boolean)
+  return {
+    origins: [...new Set(origins.map((o) => originOf(o, base) ?? o))],
+    refreshURL: auth.refreshURL ? absolute(resolveURL(auth.refreshURL, config.baseURL)) : undefined,
+    refreshStyle: auth.refreshStyle,
+    clientId: auth.clientId,
+    refresh: auth.refresh,
+    refreshOn: auth.refreshOn,
+    leeway: auth.leeway,
+    refreshTimeout: auth.refreshTimeout,
+    storage: auth.storage,
+    storageKey: auth.storageKey,
+    header: auth.header,
+    scheme: auth.scheme,
+    credentials: config.withCredentials ? 'include' : undefined,
+    onEvent: dispatch,
+  }
+}
+
+function lowerHeaders(h) {
+  const out = {}
+  if (!h) return out
+  const entries = h instanceof Headers ? h.entries() : Object.entries(h)
+  for (const [k, v] of entries) {
+    if (v !== undefined && v !== null) out[k.toLowerCase()] = String(v)
+  }
+  return out
+}
+
+function isPlainBody(data) {
+  if (data === null || typeof data !== 'object') return false
+  const proto = Object.getPrototypeOf(data)
+  return Array.isArray(data) || proto === Object.prototype || proto === null
+}
+
+function buildURL(url, params) {
+  if (!params) return url
+  const q = params instanceof URLSearchParams ? new URLSearchParams(params) : new URLSearchParams()
+  if (!(params instanceof URLSearchParams)) {
+    for (const [k, v] of Object.entries(params)) {
+      if (v === undefined || v === null) continue
+      for (const item of Array.isArray(v) ? v : [v]) {
+        q.append(k, item instanceof Date ? item.toISOString() : String(item))
+      }
+    }
+  }
+  const s = q.toString()
+  if (!s) return url
+  const [path, hash] = String(url).split('#', 2)
+  return path + (path.includes('?') ? '&' : '?') + s + (hash === undefined ? '' : '#' + hash)
+}
+
+async function readBody(resp, responseType, method) {
+  if (method === 'HEAD' || resp.status === 204 || resp.status === 205 || resp.status === 304) return ''
+  switch (responseType) {
+    case 'stream':
+      return resp.body
+    case 'blob':
+      return resp.blob()
+    case 'arraybuffer':
+      return resp.arrayBuffer()
+    case 'text':
+      return resp.text()
+  }
+  const text = await resp.text()
+  const type = resp.headers.get('content-type') ?? ''
+  if (text && /[/+]json\b/i.test(type)) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      return text
+    }
+  }
+  return text
+}
+
+/**
+ * create returns an instance synchronously, like axios.create. Requests made
+ * before the runtime is ready wait for it; instance.ready is a Promise for
+ * that.
+ */
+export function create(config = {}) {
+  const listeners = { tokens: new Set(), refresh: new Set(), expired: new Set() }
+  let id = null
+  let destroyed = false
+  let ns = null
+  const auth = config.auth ?? {}
+
+  const dispatch = (name) => {
+    if (name === 'expired' && typeof auth.onExpired === 'function') {
+      try {
+        auth.onExpired()
+      } catch (e) {
+        console.error(e)
+      }
+    }
+    for (const cb of listeners[name] ?? []) {
+      try {
+        cb(name)
+      } catch (e) {
+        console.error(e)
+      }
+    }
+  }
+
+  const ready = load(config.wasmURL ? { wasmURL: config.wasmURL } : undefined).then((n) => {
+    if (destroyed) return
+    ns = n
+    id = check(ns.newClient(wasmConfig(config, dispatch)))
+  })
+  ready.catch(() => {}) // reported to whoever awaits a request
+
+  const need = () => {
+    if (destroyed) throw new JwtFetchError('jwtfetch: instance destroyed', 'ERR_DESTROYED')
+    if (id === null) throw new JwtFetchError('jwtfetch: not ready yet; await instance.ready', 'ERR_NOT_READY')
+    return id
+  }
+
+  const whenReady = (fn) => {
+    if (id !== null || destroyed) return fn()
+    ready.then(fn).catch((e) => console.error(e))
+  }
+
+  const defaults = {
+    ...config,
+    headers: { ...(config.headers ?? {}) },
+    timeout: config.timeout ?? 0,
+    responseType: config.responseType ?? 'json',
+    validateStatus: config.validateStatus ?? ((s) => s >= 200 && s < 300),
+  }
+
+  // fetch has exactly window.fetch's contract, plus auth and refresh.
+  async function instanceFetch(input, init) {
+    await ready
+    need()
+    return ns.fetch(id, input, init, init && { skipAuth: init.skipAuth, skipRefresh: init.skipRefresh })
+  }
+
+  async function request(cfg) {
+    const c = { ...defaults, ...cfg, headers: { ...lowerHeaders(defaults.headers), ...lowerHeaders(cfg.headers) } }
+    c.method = (c.method ?? 'get').toUpperCase()
+    const url = buildURL(resolveURL(c.url ?? '', c.baseURL), c.params)
+    const headers = new Headers(c.headers)
+    let body = c.data
+    if (isPlainBody(body)) {
+      body = JSON.stringify(body)
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+    }
+    if (!headers.has('accept')) headers.set('accept', 'application/json, text/plain, */*')
+    const signals = []
+    if (c.signal) signals.push(c.signal)
+    let timer = null
+    let timedOut = false
+    if (c.timeout > 0) {
+      const ac = new AbortController()
+      timer = setTimeout(() => {
+        timedOut = true
+        ac.abort()
+      }, c.timeout)
+      signals.push(ac.signal)
+    }
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
+    const init = {
+      method: c.method,
+      headers,
+      body: body === undefined || c.method === 'GET' || c.method === 'HEAD' ? undefined : body,
+      credentials: c.withCredentials ? 'include' : undefined,
+      signal,
+      skipAuth: c.skipAuth,
+      skipRefresh: c.skipRefresh,
+    }
+    if (typeof ReadableStream !== 'undefined' && init.body instanceof ReadableStream) init.duplex = 'half'
+    let resp
+    try {
+      await ready
+      need()
+      resp = await ns.fetch(id, url, init, { skipAuth: c.skipAuth, skipRefresh: c.skipRefresh })
+    } catch (e) {
+      const err = toError(e, c)
+      if (timedOut) {
+        err.code = 'ECONNABORTED'
+        err.message = `jwtfetch: timeout of ${c.timeout}ms exceeded`
+      }
+      throw err
+    } finally {
+      if (timer !== null) clearTimeout(timer)
+    }
+    const data = await readBody(resp, c.responseType, c.method)
+    const result = {
+      data,
+      status: resp.status,
+      statusText: resp.statusText,
+      headers: lowerHeaders(resp.headers),
+      config: c,
+      raw: resp,
+    }
+    if (!c.validateStatus || c.validateStatus(resp.status)) return result
+    const code = resp.status >= 500 ? 'ERR_BAD_RESPONSE' : 'ERR_BAD_REQUEST'
+    throw new JwtFetchError(`jwtfetch: request failed with status code ${resp.status}`, code, c, result)
+  }
+
+  const instance = {
+    ready,
+    defaults,
+    fetch: instanceFetch,
+    request: (cfg) => request(cfg ?? {}),
+    auth: {
+      // setTokens and clear work before the runtime is ready too: they
+      // are applied as soon as it is, before any waiting request goes out.
+      setTokens({ accessToken, refreshToken, expiresIn } = {}) {
+        whenReady(() => check(ns.setTokens(need(), accessToken, refreshToken, expiresIn)))
+      },
+      clear() {
+        whenReady(() => check(ns.clear(need())))
+      },
+      accessToken() {
+        return id === null || destroyed ? null : check(ns.accessToken(id))
+      },
+      isAuthenticated() {
+        return id !== null && !destroyed && check(ns.isAuthenticated(id))
+      },
+      async refresh() {
+        await ready
+        return ns.refresh(need())
+      },
+      on(event, cb) {
+        const set = listeners[event]
+        if (!set) throw new TypeError(`jwtfetch: unknown event ${event}`)
+        set.add(cb)
+        return () => set.delete(cb)
+      },
+    },
+    destroy() {
+      if (destroyed) return
+      destroyed = true
+      if (id !== null) ns.destroy(id)
+      for (const set of Object.values(listeners)) set.clear()
+    },
+  }
+  for (const m of ['get', 'delete', 'head', 'options']) {
+    instance[m] = (url, cfg) => request({ ...cfg, method: m, url })
+  }
+  for (const m of ['post', 'put', 'patch']) {
+    instance[m] = (url, data, cfg) => request({ ...cfg, method: m, url, data })
+  }
+  return instance
+}
+
+export default { create, load, isJwtFetchError, JwtFetchError }

@@ -1,0 +1,191 @@
+//go:build js && wasm
+
+package jsbridge
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"syscall/js"
+
+	"github.com/jwtfetch/jwtfetch/wasm/session"
+)
+
+var (
+	global    = js.Global()
+	jsPromise = global.Get("Promise")
+	jsError   = global.Get("Error")
+	jsConsole = global.Get("console")
+)
+
+// liveFuncs counts the js.Func values made by newFunc and not yet released,
+// so a soak test can check that none leak.
+var liveFuncs atomic.Int64
+
+func newFunc(fn func(this js.Value, args []js.Value) any) js.Func {
+	liveFuncs.Add(1)
+	return js.FuncOf(fn)
+}
+
+func release(f js.Func) {
+	liveFuncs.Add(-1)
+	f.Release()
+}
+
+// arg returns args[i], or undefined when there are fewer arguments.
+func arg(args []js.Value, i int) js.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return js.Undefined()
+}
+
+// JSError is a value a JavaScript call threw or a promise rejected with.
+// Handing it back to JavaScript gives the original value, so the caller sees
+// the browser's own TypeError or AbortError.
+type JSError struct {
+	Value js.Value
+}
+
+func (e *JSError) Error() string {
+	v := e.Value
+	if v.Type() == js.TypeObject {
+		name, msg := v.Get("name"), v.Get("message")
+		if name.Type() == js.TypeString && msg.Type() == js.TypeString {
+			return "jwtfetch: " + name.String() + ": " + msg.String()
+		}
+	}
+	return "jwtfetch: JavaScript error"
+}
+
+// catch runs fn and turns a panic (a JavaScript exception surfaces as a
+// js.Error panic) into an error, so no Go panic ever reaches the page.
+func catch(fn func()) (err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		switch x := r.(type) {
+		case js.Error:
+			err = &JSError{Value: x.Value}
+		case error:
+			err = errors.New("jwtfetch: internal error: " + x.Error())
+		case string:
+			err = errors.New("jwtfetch: internal error: " + x)
+		default:
+			err = errors.New("jwtfetch: internal error")
+		}
+	}()
+	fn()
+	return nil
+}
+
+// Await waits until v settles when it is a promise (any other value is
+// returned at once) or ctx is done. The callbacks release themselves when
+// the promise settles; if ctx ends first they stay until it does.
+func Await(ctx context.Context, v js.Value) (js.Value, error) {
+	var p js.Value
+	if err := catch(func() { p = jsPromise.Call("resolve", v) }); err != nil {
+		return js.Undefined(), err
+	}
+	ok := make(chan js.Value, 1)
+	bad := make(chan js.Value, 1)
+	var success, failure js.Func
+	success = newFunc(func(_ js.Value, args []js.Value) any {
+		release(success)
+		release(failure)
+		ok <- arg(args, 0)
+		return nil
+	})
+	failure = newFunc(func(_ js.Value, args []js.Value) any {
+		release(success)
+		release(failure)
+		bad <- arg(args, 0)
+		return nil
+	})
+	p.Call("then", success, failure)
+	select {
+	case v := <-ok:
+		return v, nil
+	case e := <-bad:
+		return js.Undefined(), &JSError{Value: e}
+	case <-ctx.Done():
+		return js.Undefined(), ctx.Err()
+	}
+}
+
+// NewPromise returns a Promise settled by work, which runs in its own
+// goroutine so that the calling callback returns at once. A panic in work
+// rejects the promise.
+func NewPromise(work func() (any, error)) js.Value {
+	var executor js.Func
+	executor = newFunc(func(_ js.Value, args []js.Value) any {
+		resolve, reject := arg(args, 0), arg(args, 1)
+		go func() {
+			var v any
+			var err error
+			if perr := catch(func() { v, err = work() }); perr != nil {
+				err = perr
+			}
+			if err != nil {
+				reject.Invoke(ToJSError(err))
+				return
+			}
+			resolve.Invoke(v)
+		}()
+		return nil
+	})
+	p := jsPromise.New(executor) // the executor runs synchronously
+	release(executor)
+	return p
+}
+
+// Rejected returns a Promise rejected with err.
+func Rejected(err error) js.Value {
+	return jsPromise.Call("reject", ToJSError(err))
+}
+
+// ToJSError converts err for JavaScript: a JSError gives back its original
+// value; anything else becomes an Error named JwtFetchError with a code
+// property (the axios-style codes of session.Error).
+func ToJSError(err error) js.Value {
+	var je *JSError
+	if errors.As(err, &je) {
+		return je.Value
+	}
+	code := session.CodeOf(err)
+	status := 0
+	var se *session.Error
+	if errors.As(err, &se) {
+		status = se.Status
+	}
+	switch {
+	case code != "":
+	case errors.Is(err, context.Canceled):
+		code = session.CodeCanceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = session.CodeTimeout
+	default:
+		code = "ERR_INTERNAL"
+	}
+	e := jsError.New(err.Error())
+	e.Set("name", "JwtFetchError")
+	e.Set("code", code)
+	if status != 0 {
+		e.Set("status", status)
+	}
+	return e
+}
+
+func warn(msg string) {
+	_ = catch(func() { jsConsole.Call("warn", msg) })
+}
+
+// Stats reports the bridge's live resources, for leak tests.
+func Stats() map[string]any {
+	return map[string]any{
+		"funcs":   liveFuncs.Load(),
+		"clients": clientCount(),
+	}
+}
