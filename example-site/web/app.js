@@ -68,6 +68,8 @@ $('load').addEventListener('click', () => loadProfile().catch(() => {}))
 
 $('burst').addEventListener('click', async () => {
   show('')
+  $('me').textContent = 'sending 20 requests…'
+
   const results = await Promise.allSettled(Array.from({ length: 20 }, () => api.get('/api/me')))
   const ok = results.filter((r) => r.status === 'fulfilled').length
   $('me').textContent = `${ok} of 20 succeeded`

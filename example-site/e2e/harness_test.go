@@ -1,0 +1,238 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/jwtfetch/jwtfetch/example-site/authserver"
+	"github.com/stretchr/testify/require"
+)
+
+// Shared by every test: one browser, one freshly built jsglue directory.
+var (
+	browserCtx context.Context
+	jsglueDir  string
+	webDir     string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "jwtfetch-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	if jsglueDir, err = buildJSGlue(tmp); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building jsglue:", err)
+		return 1
+	}
+	webDir, _ = filepath.Abs("../web")
+
+	chrome, err := findChromium()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(filepath.Join(tmp, "profile")),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // start the browser
+		fmt.Fprintln(os.Stderr, "e2e: starting Chromium:", err)
+		return 1
+	}
+	browserCtx = ctx
+	return m.Run()
+}
+
+// buildJSGlue makes a jsglue directory from this checkout: the module, the
+// Go toolchain's wasm_exec.js and the wasm, built as `make build` does.
+func buildJSGlue(tmp string) (string, error) {
+	dir := filepath.Join(tmp, "jsglue")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return "", err
+	}
+	copies := map[string]string{
+		filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
+		filepath.Join("..", "..", "jsglue", "jwtfetch.js"):                              "jwtfetch.js",
+	}
+	for from, to := range copies {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "jwtfetch.wasm"), "../../wasm/cmd/jwtfetch")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v\n%s", err, out)
+	}
+	return dir, nil
+}
+
+func findChromium() (string, error) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no Chromium found; `make test` installs it (apt-get install chromium)")
+}
+
+// site is the demo API and pages on a loopback port of their own, so each
+// test has its own origin and therefore its own localStorage.
+type site struct {
+	*authserver.Server
+	URL string
+}
+
+func newSite(t *testing.T, accessTTL time.Duration) *site {
+	t.Helper()
+	s := authserver.New(authserver.Config{
+		AccessTTL: accessTTL,
+		Debug:     true,
+		JSGlueDir: jsglueDir,
+		WebDir:    webDir,
+	})
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return &site{Server: s, URL: ts.URL}
+}
+
+// tab is one browser tab with its console and uncaught exceptions recorded.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu      sync.Mutex
+	console []string
+	thrown  []string
+}
+
+func newTab(t *testing.T) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browserCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	tb := &tab{t: t, ctx: ctx}
+	tb.do() // open the tab
+	err := chromedp.Listen(ctx, func(ev any) {
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range ev.Args {
+				parts = append(parts, string(a.Value)+a.Description)
+			}
+			tb.console = append(tb.console, string(ev.Type)+": "+strings.Join(parts, " "))
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			tb.thrown = append(tb.thrown, msg)
+		}
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+	})
+	return tb
+}
+
+// do runs browser actions in the tab.
+func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+		tb.t.Fatalf("browser: %v", err)
+	}
+}
+
+// click clicks the element the CSS selector finds.
+func (tb *tab) click(sel string) {
+	tb.t.Helper()
+	tb.do(chromedp.Click(chromedp.CSS(sel)))
+}
+
+// eval evaluates a JavaScript expression, awaiting it when it is a promise,
+// and decodes its JSON value into out (which may be nil).
+func (tb *tab) eval(expr string, out any) {
+	tb.t.Helper()
+	raw, err := chromedp.Run(tb.ctx, chromedp.Evaluate[json.RawMessage](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("eval %s: %v", expr, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			tb.t.Fatalf("eval %s: decoding %s: %v", expr, raw, err)
+		}
+	}
+}
+
+// open loads a page of the site and waits until its script says it is ready.
+func (tb *tab) open(url string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+}
+
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// waitText waits until the element's text contains want.
+func (tb *tab) waitText(sel, want string) {
+	tb.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := tb.text(sel)
+		if strings.Contains(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("%s text = %q; want it to contain %q (page error: %q)", sel, got, want, tb.text("#error"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (tb *tab) logs() (console, thrown []string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return append([]string(nil), tb.console...), append([]string(nil), tb.thrown...)
+}
