@@ -20,7 +20,9 @@ GOFLAGS_WASM := -trimpath -ldflags=-s\ -w
 # event fields newer Chromium sends.
 QUIET_WBT   := { grep -v 'could not unmarshal event' || true; }
 
-.PHONY: build demo test lint test-native test-wasm size fuzz tools chromium clean
+JSTEST      := jsglue/test
+
+.PHONY: build demo test lint typecheck test-native test-wasm size fuzz tools chromium jsdeps clean
 
 ## build: the wasm, wasm_exec.js next to it, and precompressed copies
 build:
@@ -33,16 +35,27 @@ demo: build
 	$(GO) run ./example-site/server -root . -addr $(ADDR)
 
 ## test: everything CI checks
-test: tools build lint test-native test-wasm
+test: tools jsdeps build lint typecheck test-native test-wasm
 
 lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
 
+# The hand-written jwtfetch.d.ts against a program that uses every option.
+typecheck: jsdeps
+	$(JSTEST)/node_modules/.bin/tsc -p $(JSTEST)/tsconfig.json
+
+# npm packages the tests use (tsc, Vite, ky, openapi-fetch), from the lock file.
+jsdeps: $(JSTEST)/node_modules/.package-lock.json
+
+$(JSTEST)/node_modules/.package-lock.json: $(JSTEST)/package.json $(JSTEST)/package-lock.json
+	cd $(JSTEST) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Native packages, with the race detector. This includes the end-to-end
 # tests, which drive headless Chromium against the example server.
-test-native: chromium
+test-native: chromium jsdeps
 	$(GO) test -race -count=1 ./...
 
 # Packages compiled to wasm, run inside headless Chromium.

@@ -194,6 +194,77 @@ async function readBody(resp, responseType, method) {
 }
 
 /**
+ * InterceptorManager holds interceptors like axios's: use returns an id for
+ * eject; ejected slots stay empty so ids remain valid.
+ */
+class InterceptorManager {
+  #handlers = []
+
+  use(onFulfilled, onRejected) {
+    this.#handlers.push({ onFulfilled, onRejected })
+    return this.#handlers.length - 1
+  }
+
+  eject(id) {
+    if (this.#handlers[id]) this.#handlers[id] = null
+  }
+
+  clear() {
+    this.#handlers = []
+  }
+
+  forEach(fn) {
+    for (const h of this.#handlers) if (h) fn(h)
+  }
+}
+
+const METHOD_KEYS = ['common', 'get', 'delete', 'head', 'options', 'post', 'put', 'patch']
+
+// flattenHeaders merges header sets into one object with lower-case names,
+// later sets winning. Like axios, a plain object may hold `common` and
+// per-method sections, and a null, undefined or false value removes a
+// header set earlier.
+function flattenHeaders(method, ...sets) {
+  const out = {}
+  const apply = (h) => {
+    if (!h) return
+    const entries = h instanceof Headers ? h.entries() : Object.entries(h)
+    for (const [k, v] of entries) {
+      if (h instanceof Headers || !METHOD_KEYS.includes(k)) {
+        if (v === null || v === undefined || v === false) delete out[k.toLowerCase()]
+        else out[k.toLowerCase()] = String(v)
+      }
+    }
+  }
+  for (const h of sets) {
+    if (h && !(h instanceof Headers)) apply(h.common)
+    if (h && !(h instanceof Headers)) apply(h[method])
+    apply(h)
+  }
+  return out
+}
+
+// mergeConfig puts a request's config over the instance defaults.
+function mergeConfig(defaults, cfg) {
+  const method = String(cfg.method ?? defaults.method ?? 'get').toLowerCase()
+  return { ...defaults, ...cfg, method, headers: flattenHeaders(method, defaults.headers, cfg.headers) }
+}
+
+// abortable settles like p, or rejects with the signal's reason once it is
+// aborted, whichever comes first.
+function abortable(p, signal) {
+  if (!signal) return p
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+const defaultValidateStatus = (status) => status >= 200 && status < 300
+
+/**
  * create returns an instance synchronously, like axios.create. Requests made
  * before the runtime is ready wait for it; instance.ready is a Promise for
  * that.
@@ -205,7 +276,7 @@ export function create(config = {}) {
   let ns = null
   const auth = config.auth ?? {}
 
-  const dispatch = (name) => {
+  const dispatchEvent = (name) => {
     if (name === 'expired' && typeof auth.onExpired === 'function') {
       try {
         auth.onExpired()
@@ -225,7 +296,7 @@ export function create(config = {}) {
   const ready = load(config.wasmURL ? { wasmURL: config.wasmURL } : undefined).then((n) => {
     if (destroyed) return
     ns = n
-    id = check(ns.newClient(wasmConfig(config, dispatch)))
+    id = check(ns.newClient(wasmConfig(config, dispatchEvent)))
   })
   ready.catch(() => {}) // reported to whoever awaits a request
 
@@ -245,29 +316,31 @@ export function create(config = {}) {
     headers: { ...(config.headers ?? {}) },
     timeout: config.timeout ?? 0,
     responseType: config.responseType ?? 'json',
-    validateStatus: config.validateStatus ?? ((s) => s >= 200 && s < 300),
+    validateStatus: config.validateStatus === undefined ? defaultValidateStatus : config.validateStatus,
   }
+  const interceptors = { request: new InterceptorManager(), response: new InterceptorManager() }
 
   // fetch has exactly window.fetch's contract, plus auth and refresh.
   async function instanceFetch(input, init) {
-    await ready
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
+    await abortable(ready, signal)
     need()
     return ns.fetch(id, input, init, init && { skipAuth: init.skipAuth, skipRefresh: init.skipRefresh })
   }
 
-  async function request(cfg) {
-    const c = { ...defaults, ...cfg, headers: { ...lowerHeaders(defaults.headers), ...lowerHeaders(cfg.headers) } }
-    c.method = (c.method ?? 'get').toUpperCase()
+  // send performs one request whose config has been through the request
+  // interceptors.
+  async function send(c) {
+    const method = String(c.method ?? 'get').toUpperCase()
     const url = buildURL(resolveURL(c.url ?? '', c.baseURL), c.params)
-    const headers = new Headers(c.headers)
-    let body = c.data
+    const headers = new Headers(flattenHeaders(method.toLowerCase(), c.headers))
+    let body = method === 'GET' || method === 'HEAD' ? undefined : c.data ?? undefined
     if (isPlainBody(body)) {
       body = JSON.stringify(body)
       if (!headers.has('content-type')) headers.set('content-type', 'application/json')
     }
     if (!headers.has('accept')) headers.set('accept', 'application/json, text/plain, */*')
-    const signals = []
-    if (c.signal) signals.push(c.signal)
+    const signals = c.signal ? [c.signal] : []
     let timer = null
     let timedOut = false
     if (c.timeout > 0) {
@@ -280,31 +353,32 @@ export function create(config = {}) {
     }
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
     const init = {
-      method: c.method,
+      method,
       headers,
-      body: body === undefined || c.method === 'GET' || c.method === 'HEAD' ? undefined : body,
+      body,
       credentials: c.withCredentials ? 'include' : undefined,
       signal,
-      skipAuth: c.skipAuth,
-      skipRefresh: c.skipRefresh,
     }
     if (typeof ReadableStream !== 'undefined' && init.body instanceof ReadableStream) init.duplex = 'half'
-    let resp
+    let resp, data
     try {
-      await ready
+      await abortable(ready, signal)
       need()
       resp = await ns.fetch(id, url, init, { skipAuth: c.skipAuth, skipRefresh: c.skipRefresh })
+      data = await readBody(resp, c.responseType, method)
     } catch (e) {
       const err = toError(e, c)
       if (timedOut) {
         err.code = 'ECONNABORTED'
         err.message = `jwtfetch: timeout of ${c.timeout}ms exceeded`
+      } else if (c.signal?.aborted) {
+        err.code = 'ERR_CANCELED'
+        err.message = 'jwtfetch: request canceled'
       }
       throw err
     } finally {
       if (timer !== null) clearTimeout(timer)
     }
-    const data = await readBody(resp, c.responseType, c.method)
     const result = {
       data,
       status: resp.status,
@@ -318,11 +392,28 @@ export function create(config = {}) {
     throw new JwtFetchError(`jwtfetch: request failed with status code ${resp.status}`, code, c, result)
   }
 
+  // request runs the interceptor chain around send, in axios's order:
+  // request interceptors last-added first, response interceptors
+  // first-added first.
+  function request(urlOrConfig, cfg) {
+    const own = typeof urlOrConfig === 'string' ? { ...cfg, url: urlOrConfig } : { ...urlOrConfig }
+    let p = Promise.resolve(mergeConfig(defaults, own))
+    const before = []
+    interceptors.request.forEach((h) => before.unshift(h))
+    for (const h of before) p = p.then(h.onFulfilled, h.onRejected)
+    p = p.then(send)
+    interceptors.response.forEach((h) => {
+      p = p.then(h.onFulfilled, h.onRejected)
+    })
+    return p
+  }
+
   const instance = {
     ready,
     defaults,
+    interceptors,
     fetch: instanceFetch,
-    request: (cfg) => request(cfg ?? {}),
+    request,
     auth: {
       // setTokens and clear work before the runtime is ready too: they
       // are applied as soon as it is, before any waiting request goes out.

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -118,6 +120,16 @@ type site struct {
 }
 
 func newSite(t *testing.T, accessTTL time.Duration) *site {
+	return newSiteWith(t, accessTTL, nil)
+}
+
+// blankPage is a page with no script of its own, for tests that import
+// jwtfetch themselves.
+const blankPage = `<!doctype html><meta charset="utf-8"><title>blank</title><body data-ready="true">`
+
+// newSiteWith is newSite with extra handlers, by ServeMux pattern, in front
+// of the demo API. /blank.html is always there.
+func newSiteWith(t *testing.T, accessTTL time.Duration, extra map[string]http.Handler) *site {
 	t.Helper()
 	s := authserver.New(authserver.Config{
 		AccessTTL: accessTTL,
@@ -125,7 +137,16 @@ func newSite(t *testing.T, accessTTL time.Duration) *site {
 		JSGlueDir: jsglueDir,
 		WebDir:    webDir,
 	})
-	ts := httptest.NewServer(s)
+	mux := http.NewServeMux()
+	mux.Handle("/", s)
+	mux.HandleFunc("GET /blank.html", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, blankPage)
+	})
+	for pattern, h := range extra {
+		mux.Handle(pattern, h)
+	}
+	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	return &site{Server: s, URL: ts.URL}
 }
