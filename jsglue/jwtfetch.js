@@ -431,7 +431,9 @@ export function create(config = {}) {
       },
       async refresh() {
         await ready
-        return ns.refresh(need())
+        return ns.refresh(need()).catch((e) => {
+          throw toError(e)
+        })
       },
       on(event, cb) {
         const set = listeners[event]

@@ -1,0 +1,308 @@
+//go:build !js
+
+package e2e
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Token lifecycle in the browser: storage kinds, reloads, events, timeouts,
+// logout during a refresh, refresh styles and functions.
+
+func TestStorageKinds(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tests := []struct {
+		kind         string
+		storage      string // JavaScript expression for auth.storage
+		where        string // JavaScript expression reading what was stored
+		survivesLoad bool
+	}{
+		{"local", `'local'`, `localStorage.getItem('k-local')`, true},
+		{"session", `'session'`, `sessionStorage.getItem('k-session')`, true},
+		{"memory", `'memory'`, `localStorage.getItem('k-memory') ?? sessionStorage.getItem('k-memory')`, false},
+		{"object", `(window.box = new Map(), { getItem: k => window.box.get(k) ?? null, setItem: (k, v) => window.box.set(k, v), removeItem: k => window.box.delete(k) })`,
+			`window.box.get('k-object') ?? null`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			tb := newTab(t)
+			cfg := fmt.Sprintf(`{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: %s, storageKey: 'k-%s' } }`, tt.storage, tt.kind)
+			tb.openInstance(s, cfg)
+			tb.login()
+			var stored *string
+			tb.eval(tt.where, &stored)
+			if tt.kind == "memory" {
+				assert.Nil(t, stored, "memory storage writes nothing")
+			} else {
+				require.NotNil(t, stored)
+				assert.Contains(t, *stored, `"v":1`)
+			}
+			assert.Empty(t, tb.storedAt("jwtfetch"), "nothing under the default key")
+
+			tb.openInstance(s, cfg) // reload
+			var authed bool
+			tb.eval(`api.auth.isAuthenticated()`, &authed)
+			assert.Equal(t, tt.survivesLoad, authed, "authenticated after reload")
+			if tt.survivesLoad {
+				var status int
+				tb.eval(`api.get('/api/me').then(r => r.status)`, &status)
+				assert.Equal(t, 200, status)
+				tb.eval(`(api.auth.clear(), true)`, nil)
+				tb.eval(tt.where, &stored)
+				assert.Nil(t, stored, "logout removes the entry")
+			}
+		})
+	}
+}
+
+// storedAt reads a localStorage entry, "" when there is none.
+func (tb *tab) storedAt(key string) string {
+	tb.t.Helper()
+	var v *string
+	tb.eval(fmt.Sprintf(`localStorage.getItem(%q)`, key), &v)
+	if v == nil {
+		return ""
+	}
+	return *v
+}
+
+func TestCorruptStorageMeansLoggedOut(t *testing.T) {
+	s := newSite(t, time.Minute)
+	for _, bad := range []string{`not json`, `{"v":2,"access":"a","refresh":"r"}`, `{"v":1}`, `[]`, `{"v":1,"access":7}`} {
+		t.Run(bad, func(t *testing.T) {
+			tb := newTab(t)
+			tb.open(s.URL + "/blank.html")
+			tb.eval(fmt.Sprintf(`(localStorage.setItem('jwtfetch', %q), true)`, bad), nil)
+			tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
+			var got struct {
+				Authed bool
+				Status int
+			}
+			tb.eval(`api.get('/public/text').then(r => ({ authed: api.auth.isAuthenticated(), status: r.status }))`, &got)
+			assert.False(t, got.Authed)
+			assert.Equal(t, 200, got.Status, "the instance works")
+			tb.login()
+			assert.Contains(t, tb.storedAt("jwtfetch"), `"v":1`, "a login replaces the bad entry")
+			_, thrown := tb.logs()
+			assert.Empty(t, thrown)
+		})
+	}
+}
+
+func TestReloadRightAfterRefreshContinues(t *testing.T) {
+	// Guarantee 6: the rotated refresh token is stored before anyone can
+	// need it; a reload right after a refresh goes on with it.
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	cfg := `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`
+	tb.openInstance(s, cfg)
+	tb.login()
+	for round := range 3 {
+		s.RevokeAccessTokens()
+		tb.eval(`api.get('/api/me').then(r => r.status)`, nil)
+		tb.openInstance(s, cfg) // reload at once
+		s.RevokeAccessTokens()
+		var status int
+		tb.eval(`api.get('/api/me').then(r => r.status)`, &status)
+		require.Equal(t, 200, status, "round %d", round)
+	}
+	c := s.Counters()
+	assert.EqualValues(t, 6, c.Refreshes)
+	assert.Zero(t, c.ReuseDetections)
+	assert.Zero(t, c.RefreshFailures)
+}
+
+func TestRefreshBeforeExpiry(t *testing.T) {
+	// A 2 s token and the default leeway (capped at half the lifetime):
+	// after 1.2 s a request refreshes first instead of sending a token about
+	// to fail.
+	s := newSite(t, 2*time.Second)
+	tb := newTab(t)
+	tb.openInstance(s, defaultInstance)
+	tb.login()
+	time.Sleep(1200 * time.Millisecond)
+	s.ResetCounters()
+	var status int
+	tb.eval(`api.get('/api/me').then(r => r.status)`, &status)
+	assert.Equal(t, 200, status)
+	c := s.Counters()
+	assert.EqualValues(t, 1, c.Refreshes)
+	assert.Zero(t, c.Unauthorized, "no doomed request was sent")
+}
+
+func TestEvents(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory',
+		onExpired: () => window.expiredCalls = (window.expiredCalls ?? 0) + 1 } }`)
+	tb.eval(`(window.events = [], ['tokens', 'refresh', 'expired'].forEach(e => api.auth.on(e, n => events.push(n))), true)`, nil)
+	tb.login()
+	s.RevokeAccessTokens()
+	tb.eval(`api.get('/api/me')`, nil)
+	var events []string
+	tb.eval(`events`, &events)
+	assert.Equal(t, []string{"tokens", "tokens", "refresh"}, events, "login, then the refresh")
+
+	s.RevokeAccessTokens()
+	s.SetRefreshFailure(401)
+	var got struct {
+		Codes   []string
+		Events  []string
+		Expired int
+		Authed  bool
+	}
+	tb.eval(`(async () => {
+		events.length = 0
+		const codes = await Promise.all(Array.from({length: 5}, () => api.get('/api/me').then(() => 'ok', e => e.code)))
+		return { codes, events, expired: window.expiredCalls, authed: api.auth.isAuthenticated() }
+	})()`, &got)
+	assert.Equal(t, []string{"ERR_AUTH_EXPIRED", "ERR_AUTH_EXPIRED", "ERR_AUTH_EXPIRED", "ERR_AUTH_EXPIRED", "ERR_AUTH_EXPIRED"}, got.Codes)
+	assert.Equal(t, []string{"tokens", "expired"}, got.Events)
+	assert.Equal(t, 1, got.Expired, "onExpired called once")
+	assert.False(t, got.Authed)
+
+	var n int
+	tb.eval(`(() => { let n = 0; const off = api.auth.on('tokens', () => n++); api.auth.setTokens({accessToken: 'x'}); off(); api.auth.clear(); return n })()`, &n)
+	assert.Equal(t, 1, n, "unsubscribed listeners are not called")
+}
+
+func TestRefreshTimeout(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory', refreshTimeout: 300 } }`)
+	tb.login()
+	s.RevokeAccessTokens()
+	s.SetRefreshDelay(5 * time.Second)
+	var got struct {
+		Codes  []string
+		Ms     float64
+		Authed bool
+	}
+	tb.eval(`(async () => {
+		const t0 = performance.now()
+		const codes = await Promise.all(Array.from({length: 5}, () => api.get('/api/me').then(() => 'ok', e => e.code)))
+		return { codes, ms: performance.now() - t0, authed: api.auth.isAuthenticated() }
+	})()`, &got)
+	assert.Equal(t, []string{"ECONNABORTED", "ECONNABORTED", "ECONNABORTED", "ECONNABORTED", "ECONNABORTED"}, got.Codes)
+	assert.Less(t, got.Ms, 3000.0, "settled at the refresh timeout, long before the server answered")
+	assert.True(t, got.Authed, "a timeout is not a logout")
+
+	s.SetRefreshDelay(0)
+	var status int
+	tb.eval(`api.get('/api/me').then(r => r.status)`, &status)
+	assert.Equal(t, 200, status, "the next request refreshes again")
+}
+
+func TestRefreshNetworkFailureKeepsSession(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: 'http://127.0.0.1:1/refresh', storage: 'memory' } }`)
+	tb.login()
+	s.RevokeAccessTokens()
+	var got struct {
+		Code   string
+		Authed bool
+	}
+	tb.eval(`api.get('/api/me').then(() => ({code: 'ok'}), e => ({ code: e.code, authed: api.auth.isAuthenticated() }))`, &got)
+	assert.Equal(t, "ERR_NETWORK", got.Code)
+	assert.True(t, got.Authed, "tokens are kept")
+}
+
+func TestLogoutDuringRefreshWins(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
+	tb.login()
+	s.RevokeAccessTokens()
+	s.SetRefreshDelay(500 * time.Millisecond)
+	var got struct {
+		Code   string
+		Authed bool
+	}
+	tb.eval(`(async () => {
+		const p = api.get('/api/me').then(() => 'ok', e => e.code)
+		await new Promise(r => setTimeout(r, 100))
+		api.auth.clear()
+		const code = await p
+		await new Promise(r => setTimeout(r, 700)) // the refresh answer has come and gone
+		return { code, authed: api.auth.isAuthenticated() }
+	})()`, &got)
+	assert.Equal(t, "ERR_AUTH_EXPIRED", got.Code)
+	assert.False(t, got.Authed)
+	assert.Empty(t, tb.storedAt("jwtfetch"), "the refreshed tokens were not written back")
+	assert.EqualValues(t, 1, s.Counters().Refreshes, "the server did refresh")
+}
+
+func TestRefreshFunction(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.openInstance(s, `{ baseURL: location.origin, auth: { storage: 'memory', refreshTimeout: 500,
+		refresh: async (rt) => {
+			window.fnCalls = (window.fnCalls ?? 0) + 1
+			if (window.selfCall) await api.get('/api/me') // breaks the rule: waits for the refresh it is part of
+			const r = await api.post('/auth/refresh', { refresh: rt }, { skipAuth: true })
+			return { accessToken: r.data.access, refreshToken: r.data.refresh }
+		} } }`)
+	tb.login()
+	s.RevokeAccessTokens()
+	s.ResetCounters()
+	var statuses []int
+	tb.eval(`Promise.all(Array.from({length: 10}, () => api.get('/api/me').then(r => r.status)))`, &statuses)
+	assert.Equal(t, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, statuses)
+	var calls int
+	tb.eval(`window.fnCalls`, &calls)
+	assert.Equal(t, 1, calls)
+	assert.EqualValues(t, 1, s.Counters().Refreshes)
+
+	// A refresh function that calls the instance without skipAuth waits for
+	// itself: the refresh timeout bounds it, nothing hangs.
+	s.RevokeAccessTokens()
+	var code string
+	tb.eval(`(window.selfCall = true, api.get('/api/me').then(() => 'ok', e => e.code))`, &code)
+	assert.Equal(t, "ECONNABORTED", code)
+	var status int
+	tb.eval(`(window.selfCall = false, api.get('/api/me').then(r => r.status))`, &status)
+	assert.Equal(t, 200, status, "and the session goes on")
+}
+
+func TestForcedRefresh(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.openInstance(s, defaultInstance)
+	tb.login()
+	s.ResetCounters()
+	var got struct {
+		Same    bool
+		Changed bool
+	}
+	tb.eval(`(async () => {
+		const before = api.auth.accessToken()
+		const [a, b] = await Promise.all([api.auth.refresh(), api.auth.refresh()])
+		return { same: a === b, changed: a !== before && a === api.auth.accessToken() }
+	})()`, &got)
+	assert.True(t, got.Same, "two calls join one refresh")
+	assert.True(t, got.Changed)
+	assert.EqualValues(t, 1, s.Counters().Refreshes)
+
+	s.SetRefreshFailure(401)
+	var code string
+	tb.eval(`api.auth.refresh().then(() => 'ok', e => e.name + ' ' + e.code)`, &code)
+	assert.Equal(t, "JwtFetchError ERR_AUTH_EXPIRED", code)
+}
+
+func TestOAuth2StyleAgainstDemoServer(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', refreshStyle: 'oauth2', clientId: 'web', storage: 'memory' } }`)
+	tb.login()
+	s.RevokeAccessTokens()
+	var status int
+	tb.eval(`api.get('/api/me').then(r => r.status)`, &status)
+	assert.Equal(t, 200, status)
+	assert.EqualValues(t, 1, s.Counters().Refreshes)
+}
