@@ -85,6 +85,33 @@ type Config struct {
 	// Warn receives problems that are not errors of any request (storage
 	// failing, for one). Never called with a token in the message.
 	Warn func(msg string)
+	// Locker, when set, makes refreshes exclusive across tabs: a refresh
+	// runs only while holding it, and waits for it at most RefreshTimeout.
+	Locker Locker
+	// Shared, when set with Locker, is read under the lock before calling
+	// the Refresher: when another tab has refreshed since this one last got
+	// tokens, its result is used and no refresh request is made. Each
+	// refresh made here is published to it before the lock is released.
+	Shared Shared
+}
+
+// Locker is a lock shared by every tab of the origin (Web Locks in the
+// browser).
+type Locker interface {
+	// Lock waits for the lock until ctx ends and returns the function that
+	// releases it.
+	Lock(ctx context.Context) (unlock func(), err error)
+}
+
+// Shared holds the latest refresh result for every tab, with the time it
+// was stored. It must be read-your-writes consistent across tabs the moment
+// Save returns (IndexedDB is; localStorage is not: see DESIGN.md).
+type Shared interface {
+	// Load returns the stored tokens and when they were stored; ok is false
+	// when nothing is stored.
+	Load(ctx context.Context) (t Tokens, at time.Time, ok bool, err error)
+	// Save stores t as obtained at at.
+	Save(ctx context.Context, t Tokens, at time.Time) error
 }
 
 // Client holds one session: the tokens, the refresh in flight and the
@@ -104,6 +131,9 @@ type Client struct {
 	// login) during a refresh wins.
 	gen    uint64
 	flight *flight
+	// since is when tok was obtained here (login, refresh, sync); a shared
+	// refresh result is newer than tok when it was stored after since.
+	since time.Time
 }
 
 // flight is a refresh in progress. done is closed once tok and err are set.
@@ -253,7 +283,7 @@ func (c *Client) refresh(ctx context.Context, failed string) (Tokens, error) {
 	if f == nil {
 		f = &flight{done: make(chan struct{})}
 		c.flight = f
-		go c.run(f, c.tok.Refresh, c.gen)
+		go c.run(f, start{refresh: c.tok.Refresh, access: c.tok.Access, gen: c.gen, since: c.since})
 	}
 	c.mu.Unlock()
 	select {
@@ -274,14 +304,19 @@ func (c *Client) Refresh(ctx context.Context) (string, error) {
 	return t.Access, err
 }
 
+// start is the state a refresh begins from.
+type start struct {
+	refresh, access string
+	gen             uint64
+	since           time.Time
+}
+
 // run performs one refresh and wakes every waiter with its result. The new
 // tokens are stored before anyone is woken, so a rotated refresh token is
 // persisted before it can be needed again.
-func (c *Client) run(f *flight, refreshToken string, gen uint64) {
-	t, err := c.callRefresher(refreshToken)
-	if err == nil && t.Refresh == "" {
-		t.Refresh = refreshToken // no rotation: keep the old one
-	}
+func (c *Client) run(f *flight, st start) {
+	t, err := c.obtain(st)
+	gen := st.gen
 	var events []Event
 	c.mu.Lock()
 	switch {
@@ -292,7 +327,7 @@ func (c *Client) run(f *flight, refreshToken string, gen uint64) {
 			err = errLoggedOut
 		}
 	case err == nil:
-		c.tok, c.bad = t, ""
+		c.tok, c.bad, c.since = t, "", c.cfg.Now()
 		c.persistLocked()
 		events = []Event{EventTokens, EventRefresh}
 	case refused(err):
@@ -304,6 +339,58 @@ func (c *Client) run(f *flight, refreshToken string, gen uint64) {
 	// Listeners hear of the change before the waiters go on.
 	c.emit(events)
 	close(f.done)
+}
+
+// obtain gets the tokens for a refresh: under the cross-tab lock when there
+// is one, from another tab's fresh result when there is one, else from the
+// Refresher.
+func (c *Client) obtain(st start) (Tokens, error) {
+	if c.cfg.Locker == nil {
+		return c.refreshWith(st.refresh)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RefreshTimeout)
+	defer cancel()
+	unlock, err := c.cfg.Locker.Lock(ctx)
+	if err != nil {
+		return Tokens{}, &Error{Code: CodeTimeout, Message: "timed out waiting for another tab's refresh", Err: err}
+	}
+	defer unlock()
+	c.mu.Lock()
+	moved := c.gen != st.gen
+	c.mu.Unlock()
+	if moved {
+		// Another tab's tokens arrived (or a logout) while we waited; run
+		// discards this result for them.
+		return Tokens{}, nil
+	}
+	if c.cfg.Shared != nil {
+		t, at, ok, err := c.cfg.Shared.Load(ctx)
+		switch {
+		case err != nil:
+			c.warn("jwtfetch: cannot read the shared session: " + err.Error())
+		case ok && at.After(st.since) && t.Access != "" && t.Access != st.access:
+			return t, nil // another tab refreshed: no request needed
+		}
+	}
+	t, err := c.refreshWith(st.refresh)
+	if err == nil && c.cfg.Shared != nil {
+		// Published before the lock is released, so the next tab to take
+		// it sees this rotation.
+		if err := c.cfg.Shared.Save(ctx, t, c.cfg.Now()); err != nil {
+			c.warn("jwtfetch: cannot share the refreshed session: " + err.Error())
+		}
+	}
+	return t, err
+}
+
+// refreshWith calls the Refresher and keeps the old refresh token when the
+// answer has none (no rotation).
+func (c *Client) refreshWith(refreshToken string) (Tokens, error) {
+	t, err := c.callRefresher(refreshToken)
+	if err == nil && t.Refresh == "" {
+		t.Refresh = refreshToken
+	}
+	return t, err
 }
 
 // callRefresher runs the Refresher bounded by RefreshTimeout. The bound holds
@@ -357,7 +444,8 @@ func (c *Client) persistLocked() {
 // discarded and its waiters get these tokens.
 func (c *Client) SetTokens(access, refresh string, expiresIn float64) {
 	c.mu.Lock()
-	c.tok, c.bad = NewTokens(access, refresh, expiresIn, c.cfg.Now()), ""
+	now := c.cfg.Now()
+	c.tok, c.bad, c.since = NewTokens(access, refresh, expiresIn, now), "", now
 	c.gen++
 	c.persistLocked()
 	c.mu.Unlock()
@@ -371,6 +459,30 @@ func (c *Client) Clear() {
 	c.tok, c.bad = Tokens{}, ""
 	c.gen++
 	c.persistLocked()
+	c.mu.Unlock()
+	c.emit([]Event{EventTokens})
+}
+
+// Sync adopts a session value another tab (or another instance in this
+// page) has stored: raw is the persisted form, "" for a logout. It does not
+// write to the Store, which already holds raw. A refresh in flight is
+// discarded in favour of the synced tokens. Unreadable values are ignored.
+func (c *Client) Sync(raw string) {
+	var t Tokens
+	if raw != "" {
+		var err error
+		if t, err = DecodeState(raw); err != nil {
+			c.warn(err.Error() + "; ignoring the change made elsewhere")
+			return
+		}
+	}
+	c.mu.Lock()
+	if t.Access == c.tok.Access && t.Refresh == c.tok.Refresh {
+		c.mu.Unlock()
+		return
+	}
+	c.tok, c.bad, c.since = t, "", c.cfg.Now()
+	c.gen++
 	c.mu.Unlock()
 	c.emit([]Event{EventTokens})
 }
