@@ -21,8 +21,9 @@ GOFLAGS_WASM := -trimpath -ldflags=-s\ -w
 QUIET_WBT   := { grep -v 'could not unmarshal event' || true; }
 
 JSTEST      := jsglue/test
+FRONTEND    := example-site/frontend
 
-.PHONY: build demo test lint typecheck test-native test-wasm size fuzz tools chromium jsdeps clean
+.PHONY: build demo frontend test lint typecheck test-native test-wasm size fuzz tools chromium jsdeps clean
 
 ## build: the wasm, wasm_exec.js next to it, and precompressed copies
 build:
@@ -31,16 +32,26 @@ build:
 	$(GO) run ./wasm/cmd/wasmsize -write -max $(WASM_BUDGET) $(WASM)
 
 ## demo: the example site with the demo auth API on http://$(ADDR)/
-demo: build
+demo: build frontend
 	$(GO) run ./example-site/server -root . -addr $(ADDR)
 
 ## test: everything CI checks
-test: tools jsdeps build lint typecheck test-native test-wasm
+test: tools jsdeps build frontend lint typecheck test-native test-wasm
 
 lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
+
+## frontend: the Vue and React demo pages (example-site/web/{vue,react}/app.js)
+frontend: $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && node build.mjs
+
+# npm ci rewrites node_modules/.package-lock.json, so that file is missing or
+# older than package.json / package-lock.json exactly when node_modules is stale.
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The hand-written jwtfetch.d.ts against a program that uses every option.
 typecheck: jsdeps
@@ -81,3 +92,4 @@ chromium:
 
 clean:
 	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz jsglue/wasm_exec.js
+	rm -f example-site/web/vue/app.js* example-site/web/react/app.js* example-site/web/react/app.dev.js*

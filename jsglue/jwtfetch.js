@@ -131,6 +131,7 @@ function wasmConfig(config, dispatch) {
     storageKey: auth.storageKey,
     header: auth.header,
     scheme: auth.scheme,
+    crossTab: auth.crossTab,
     credentials: config.withCredentials ? 'include' : undefined,
     onEvent: dispatch,
   }

@@ -16,7 +16,7 @@ import (
 )
 
 // frameworkBuild is how to make the bundles the Vue and React pages load.
-const frameworkBuild = "run the frontend build: cd example-site/frontend && npm ci && node build.mjs"
+const frameworkBuild = "run the frontend build: make frontend, or cd example-site/frontend && npm ci && node build.mjs"
 
 // TestFrameworks walks the Vue and React versions of the demo page through
 // the vanilla page's session: log in, outlive the access token, a burst after

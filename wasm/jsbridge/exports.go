@@ -15,6 +15,11 @@ import (
 // client is one instance created by the shim.
 type client struct {
 	s *session.Client
+	// key is the storage key when the client shares its session with
+	// other tabs and instances; "" otherwise.
+	key string
+	// stop ends the storage event subscription.
+	stop func()
 }
 
 var (
@@ -76,7 +81,7 @@ func Install(ns js.Value) {
 		}))
 	}
 	export("newClient", func(args []js.Value) (any, error) {
-		s, err := newSession(arg(args, 0), fetch)
+		c, err := newClient(arg(args, 0), fetch)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +89,7 @@ func Install(ns js.Value) {
 		defer clientsMu.Unlock()
 		id := nextID
 		nextID++
-		clients[id] = &client{s: s}
+		clients[id] = c
 		return id, nil
 	})
 	export("fetch", func(args []js.Value) (any, error) {
@@ -147,8 +152,12 @@ func Install(ns js.Value) {
 	export("destroy", func(args []js.Value) (any, error) {
 		if id := arg(args, 0); id.Type() == js.TypeNumber {
 			clientsMu.Lock()
+			c := clients[id.Int()]
 			delete(clients, id.Int())
 			clientsMu.Unlock()
+			if c != nil {
+				c.destroy()
+			}
 		}
 		return nil, nil
 	})
@@ -205,12 +214,22 @@ func optString(v js.Value) string {
 	return ""
 }
 
-// newSession reads the shim's config object. The shim has already applied
+func (c *client) destroy() {
+	if c.key != "" {
+		unregister(c.key, c)
+	}
+	if c.stop != nil {
+		c.stop()
+	}
+}
+
+// newClient reads the shim's config object. The shim has already applied
 // the documented defaults and resolved URLs; this checks types.
-func newSession(cfg, fetch js.Value) (*session.Client, error) {
+func newClient(cfg, fetch js.Value) (*client, error) {
 	if cfg.Type() != js.TypeObject {
 		return nil, errors.New("jwtfetch: config must be an object")
 	}
+	c := &client{}
 	f := &Fetcher{Fetch: fetch, Credentials: optString(cfg.Get("credentials"))}
 	sc := session.Config{
 		Header: optString(cfg.Get("header")),
@@ -247,8 +266,22 @@ func newSession(cfg, fetch js.Value) (*session.Client, error) {
 	if key == "" {
 		key = "jwtfetch"
 	}
-	if sc.Store, err = newStore(cfg.Get("storage"), key); err != nil {
+	storage := cfg.Get("storage")
+	if sc.Store, err = newStore(storage, key); err != nil {
 		return nil, err
+	}
+	// Tabs share the session through localStorage, so only that storage
+	// is shared; sessionStorage is per tab and memory per instance.
+	local := storage.IsUndefined() || storage.IsNull() || (storage.Type() == js.TypeString && storage.String() == "local")
+	crossTab := cfg.Get("crossTab")
+	if local && (crossTab.Type() != js.TypeBoolean || crossTab.Bool()) {
+		c.key = key
+		sc.Locker = newWebLock(lockName(key))
+		ts := &tabStore{Store: sc.Store, key: key, self: c, shared: newIDBShared(key)}
+		if ts.shared != nil {
+			sc.Shared = ts.shared
+		}
+		sc.Store = ts
 	}
 	if fn := cfg.Get("refresh"); fn.Type() == js.TypeFunction {
 		sc.Refresher = FuncRefresher{Fn: fn}
@@ -266,7 +299,12 @@ func newSession(cfg, fetch js.Value) (*session.Client, error) {
 			_ = catch(func() { on.Invoke(e.String()) })
 		}
 	}
-	return session.New(sc, f), nil
+	c.s = session.New(sc, f)
+	if c.key != "" {
+		register(c.key, c)
+		c.stop = listenStorage(c.key, c)
+	}
+	return c, nil
 }
 
 func isArray(v js.Value) bool {

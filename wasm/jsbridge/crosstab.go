@@ -1,0 +1,348 @@
+//go:build js && wasm
+
+package jsbridge
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/jwtfetch/jwtfetch/wasm/session"
+)
+
+// One session across tabs: Web Locks make refreshes exclusive, IndexedDB
+// carries the latest refresh result to the tab that takes the lock next,
+// and storage events tell every tab of logins, refreshes and logouts.
+
+// webLock is a session.Locker over the Web Locks API.
+// https://developer.mozilla.org/docs/Web/API/LockManager/request
+type webLock struct {
+	locks js.Value
+	name  string
+}
+
+// newWebLock returns nil when the browser has no Web Locks (older browsers,
+// some webviews): refreshes are then single-flight per tab only.
+func newWebLock(name string) session.Locker {
+	var locks js.Value
+	if err := catch(func() { locks = global.Get("navigator").Get("locks") }); err != nil || locks.Type() != js.TypeObject {
+		return nil
+	}
+	return &webLock{locks: locks, name: name}
+}
+
+// Lock implements session.Locker. The lock is held while the promise our
+// callback returns is pending; unlock resolves it.
+func (l *webLock) Lock(ctx context.Context) (func(), error) {
+	granted := make(chan js.Value, 1)
+	var onGrant js.Func
+	onGrant = newFunc(func(js.Value, []js.Value) any {
+		var resolve js.Value
+		exec := newFunc(func(_ js.Value, args []js.Value) any {
+			resolve = arg(args, 0)
+			return nil
+		})
+		p := jsPromise.New(exec)
+		release(exec)
+		granted <- resolve
+		return p
+	})
+	var ac, req js.Value
+	err := catch(func() {
+		ac = global.Get("AbortController").New()
+		req = l.locks.Call("request", l.name, map[string]any{"signal": ac.Get("signal")}, onGrant)
+	})
+	if err != nil {
+		release(onGrant)
+		return nil, err
+	}
+	// The request's promise settles once the lock is released again, or
+	// rejects when the wait is aborted.
+	settled := make(chan error, 1)
+	go func() {
+		_, err := Await(context.Background(), req)
+		settled <- err
+	}()
+	finish := func() {
+		<-settled
+		release(onGrant)
+	}
+	select {
+	case resolve := <-granted:
+		var once sync.Once
+		return func() {
+			once.Do(func() {
+				resolve.Invoke()
+				go finish()
+			})
+		}, nil
+	case err := <-settled:
+		release(onGrant)
+		return nil, err
+	case <-ctx.Done():
+	}
+	_ = catch(func() { ac.Call("abort") })
+	select {
+	case resolve := <-granted: // granted just before the abort
+		resolve.Invoke()
+		finish()
+	case <-settled:
+		release(onGrant)
+	}
+	return nil, ctx.Err()
+}
+
+// idbShared is a session.Shared in IndexedDB: a committed transaction is
+// visible to every tab at once, which localStorage is not.
+// https://developer.mozilla.org/docs/Web/API/IndexedDB_API
+type idbShared struct {
+	key string
+
+	mu sync.Mutex
+	db js.Value
+}
+
+const (
+	idbName  = "jwtfetch"
+	idbStore = "sessions"
+)
+
+// newIDBShared returns nil when the browser has no IndexedDB.
+func newIDBShared(key string) *idbShared {
+	var idb js.Value
+	if err := catch(func() { idb = global.Get("indexedDB") }); err != nil || idb.Type() != js.TypeObject {
+		return nil
+	}
+	return &idbShared{key: key}
+}
+
+// wait waits for one of the events ok or bad on target.
+func wait(ctx context.Context, target js.Value, ok, bad string) error {
+	done := make(chan error, 2)
+	var onOK, onBad js.Func
+	cleanup := func() {
+		target.Call("removeEventListener", ok, onOK)
+		target.Call("removeEventListener", bad, onBad)
+		release(onOK)
+		release(onBad)
+	}
+	onOK = newFunc(func(js.Value, []js.Value) any {
+		cleanup()
+		done <- nil
+		return nil
+	})
+	onBad = newFunc(func(js.Value, []js.Value) any {
+		cleanup()
+		done <- errors.New("jwtfetch: IndexedDB request failed")
+		return nil
+	})
+	target.Call("addEventListener", ok, onOK)
+	target.Call("addEventListener", bad, onBad)
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// The listeners are released when the request settles, which
+		// IndexedDB requests always do.
+		return ctx.Err()
+	}
+}
+
+func (s *idbShared) open(ctx context.Context) (js.Value, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.db.IsUndefined() {
+		return s.db, nil
+	}
+	var req js.Value
+	var upgrade js.Func
+	upgrade = newFunc(func(js.Value, []js.Value) any {
+		_ = catch(func() { req.Get("result").Call("createObjectStore", idbStore) })
+		return nil
+	})
+	defer release(upgrade)
+	err := catch(func() {
+		req = global.Get("indexedDB").Call("open", idbName, 1)
+		req.Call("addEventListener", "upgradeneeded", upgrade)
+	})
+	if err == nil {
+		err = wait(ctx, req, "success", "error")
+	}
+	if err != nil {
+		return js.Undefined(), err
+	}
+	s.db = req.Get("result")
+	return s.db, nil
+}
+
+// Load implements session.Shared.
+func (s *idbShared) Load(ctx context.Context) (session.Tokens, time.Time, bool, error) {
+	db, err := s.open(ctx)
+	if err != nil {
+		return session.Tokens{}, time.Time{}, false, err
+	}
+	var req js.Value
+	if err := catch(func() {
+		req = db.Call("transaction", idbStore, "readonly").Call("objectStore", idbStore).Call("get", s.key)
+	}); err != nil {
+		return session.Tokens{}, time.Time{}, false, err
+	}
+	if err := wait(ctx, req, "success", "error"); err != nil {
+		return session.Tokens{}, time.Time{}, false, err
+	}
+	v := req.Get("result")
+	if v.Type() != js.TypeObject || v.Get("state").Type() != js.TypeString || v.Get("at").Type() != js.TypeNumber {
+		return session.Tokens{}, time.Time{}, false, nil
+	}
+	t, err := session.DecodeState(v.Get("state").String())
+	if err != nil {
+		return session.Tokens{}, time.Time{}, false, nil // unreadable: as if absent
+	}
+	return t, time.UnixMilli(int64(v.Get("at").Float())), true, nil
+}
+
+// Save implements session.Shared. It returns once the transaction has
+// committed, so the next tab to take the lock reads this value.
+func (s *idbShared) Save(ctx context.Context, t session.Tokens, at time.Time) error {
+	return s.write(ctx, func(store js.Value) {
+		store.Call("put", map[string]any{"state": session.EncodeState(t), "at": at.UnixMilli()}, s.key)
+	})
+}
+
+// Delete removes the shared value (logout), so no token stays behind.
+func (s *idbShared) Delete(ctx context.Context) error {
+	return s.write(ctx, func(store js.Value) { store.Call("delete", s.key) })
+}
+
+func (s *idbShared) write(ctx context.Context, op func(store js.Value)) error {
+	db, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	var tx js.Value
+	if err := catch(func() {
+		tx = db.Call("transaction", idbStore, "readwrite")
+		op(tx.Call("objectStore", idbStore))
+	}); err != nil {
+		return err
+	}
+	return wait(ctx, tx, "complete", "error")
+}
+
+// pages lists the live clients by storage key, so that instances in one
+// page that share a key share the session: storage events reach only other
+// pages.
+var (
+	pagesMu sync.Mutex
+	pages   = map[string][]*client{}
+)
+
+func register(key string, c *client) {
+	pagesMu.Lock()
+	pages[key] = append(pages[key], c)
+	pagesMu.Unlock()
+}
+
+func unregister(key string, c *client) {
+	pagesMu.Lock()
+	defer pagesMu.Unlock()
+	list := pages[key]
+	for i, x := range list {
+		if x == c {
+			pages[key] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(pages[key]) == 0 {
+		delete(pages, key)
+	}
+}
+
+// siblings returns the other clients of this page with the same key.
+func siblings(key string, self *client) []*client {
+	pagesMu.Lock()
+	defer pagesMu.Unlock()
+	var out []*client
+	for _, x := range pages[key] {
+		if x != self {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// tabStore wraps the localStorage store of a cross-tab client: what it
+// writes reaches the page's other instances with the same key, and a logout
+// also removes the shared IndexedDB copy.
+type tabStore struct {
+	session.Store
+	key    string
+	self   *client
+	shared *idbShared
+}
+
+func (s *tabStore) Save(v string) error {
+	err := s.Store.Save(v)
+	s.tell(v)
+	return err
+}
+
+func (s *tabStore) Clear() error {
+	err := s.Store.Clear()
+	s.tell("")
+	if s.shared != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := s.shared.Delete(ctx); err != nil {
+				warn("jwtfetch: cannot remove the shared session: " + err.Error())
+			}
+		}()
+	}
+	return err
+}
+
+// tell hands v to the siblings. It runs with the writer's lock held, so the
+// siblings are told in goroutines.
+func (s *tabStore) tell(v string) {
+	for _, sib := range siblings(s.key, s.self) {
+		go sib.s.Sync(v)
+	}
+}
+
+// listenStorage subscribes c to storage events for key and returns the
+// function that unsubscribes.
+// https://developer.mozilla.org/docs/Web/API/Window/storage_event
+func listenStorage(key string, c *client) func() {
+	var area js.Value
+	if err := catch(func() { area = global.Get("localStorage") }); err != nil {
+		return func() {}
+	}
+	onStorage := newFunc(func(_ js.Value, args []js.Value) any {
+		ev := arg(args, 0)
+		k := ev.Get("key")
+		if !ev.Get("storageArea").Equal(area) || (!k.IsNull() && k.String() != key) {
+			return nil
+		}
+		v := ev.Get("newValue")
+		if k.IsNull() { // localStorage.clear() elsewhere
+			v = area.Call("getItem", key)
+		}
+		raw := ""
+		if v.Type() == js.TypeString {
+			raw = v.String()
+		}
+		go c.s.Sync(raw)
+		return nil
+	})
+	global.Call("addEventListener", "storage", onStorage)
+	return func() {
+		global.Call("removeEventListener", "storage", onStorage)
+		release(onStorage)
+	}
+}
+
+// lockName is the Web Locks name for refreshes of the session under key.
+func lockName(key string) string { return key + ":refresh" }

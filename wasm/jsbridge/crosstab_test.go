@@ -1,0 +1,105 @@
+//go:build js && wasm
+
+package jsbridge
+
+import (
+	"context"
+	"syscall/js"
+	"testing"
+	"time"
+
+	"github.com/jwtfetch/jwtfetch/wasm/session"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWebLockIsExclusiveAndBounded(t *testing.T) {
+	before := liveFuncs.Load()
+	l := newWebLock("test:lock")
+	require.NotNil(t, l, "Chromium has Web Locks")
+	unlock, err := l.Lock(context.Background())
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = l.Lock(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "a held lock is not granted twice")
+	assert.Less(t, time.Since(start), time.Second)
+
+	got := make(chan func(), 1)
+	go func() {
+		u, err := l.Lock(context.Background())
+		assert.NoError(t, err)
+		got <- u
+	}()
+	time.Sleep(20 * time.Millisecond)
+	assert.Empty(t, got, "waits while held")
+	unlock()
+	unlock() // twice is harmless
+	select {
+	case u := <-got:
+		u()
+	case <-time.After(2 * time.Second):
+		t.Fatal("the waiter never got the lock")
+	}
+	require.Eventually(t, func() bool { return liveFuncs.Load() == before }, time.Second, 5*time.Millisecond, "callbacks released")
+}
+
+func TestIndexedDBShared(t *testing.T) {
+	s := newIDBShared("test:shared")
+	require.NotNil(t, s)
+	ctx := context.Background()
+	require.NoError(t, s.Delete(ctx))
+	_, _, ok, err := s.Load(ctx)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	tok := session.NewTokens(jwt(time.Now().Add(time.Hour)), "r-1", 0, time.Now())
+	at := time.UnixMilli(time.Now().UnixMilli())
+	require.NoError(t, s.Save(ctx, tok, at))
+	got, gotAt, ok, err := (&idbShared{key: "test:shared"}).Load(ctx) // a fresh connection
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, tok.Access, got.Access)
+	assert.Equal(t, "r-1", got.Refresh)
+	assert.True(t, at.Equal(gotAt))
+	require.NoError(t, s.Delete(ctx))
+	_, _, ok, err = s.Load(ctx)
+	require.NoError(t, err)
+	assert.False(t, ok, "deleted")
+}
+
+func TestInstancesWithOneKeyShareTheSession(t *testing.T) {
+	global.Get("localStorage").Call("removeItem", "shared-key")
+	require.NoError(t, newIDBShared("shared-key").Delete(context.Background()))
+	srv := newFakeServer(t)
+	srv.state.Set("current", "revoked")
+	srv.state.Set("next", jwt(time.Now().Add(2*time.Hour)))
+	ns := js.ValueOf(map[string]any{"fetch": srv.fetch})
+	Install(ns)
+	cfg := map[string]any{"origins": []any{"https://api.test"}, "refreshURL": "https://api.test/refresh", "storageKey": "shared-key"}
+	a, b := ns.Call("newClient", cfg), ns.Call("newClient", cfg)
+	defer ns.Call("destroy", a)
+	defer ns.Call("destroy", b)
+
+	ns.Call("setTokens", a, jwt(time.Now().Add(time.Hour)), "r1")
+	require.Eventually(t, func() bool { return ns.Call("isAuthenticated", b).Bool() }, time.Second, 5*time.Millisecond, "a login reaches the other instance")
+
+	var ps []js.Value
+	for range 5 {
+		ps = append(ps, ns.Call("fetch", a, "https://api.test/me"), ns.Call("fetch", b, "https://api.test/me"))
+	}
+	for _, p := range ps {
+		resp, err := await(t, p)
+		require.NoError(t, err)
+		assert.Equal(t, 200, resp.Get("status").Int())
+	}
+	assert.Equal(t, 1, srv.state.Get("refreshes").Int(), "one refresh for both instances")
+
+	ns.Call("clear", b)
+	require.Eventually(t, func() bool { return !ns.Call("isAuthenticated", a).Bool() }, time.Second, 5*time.Millisecond, "a logout too")
+	require.Eventually(t, func() bool {
+		_, _, ok, err := newIDBShared("shared-key").Load(context.Background())
+		return err == nil && !ok
+	}, time.Second, 5*time.Millisecond, "no token left in IndexedDB after logout")
+}
