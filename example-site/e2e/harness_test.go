@@ -153,8 +153,9 @@ func newSiteWith(t *testing.T, accessTTL time.Duration, extra map[string]http.Ha
 
 // tab is one browser tab with its console and uncaught exceptions recorded.
 type tab struct {
-	t   *testing.T
-	ctx context.Context
+	t     *testing.T
+	ctx   context.Context
+	close func() // closes the tab
 
 	mu      sync.Mutex
 	console []string
@@ -165,7 +166,7 @@ func newTab(t *testing.T) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browserCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	tb := &tab{t: t, ctx: ctx}
+	tb := &tab{t: t, ctx: ctx, close: cancel}
 	tb.do() // open the tab
 	err := chromedp.Listen(ctx, func(ev any) {
 		tb.mu.Lock()
