@@ -1,6 +1,9 @@
 package session
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Origin returns the origin (scheme://host[:port], lower-case, default port
 // dropped) of an absolute http or https URL, or "" when rawURL is not one.
@@ -22,14 +25,29 @@ func Origin(rawURL string) string {
 		rest = rest[j+1:]
 	}
 	host := strings.ToLower(rest)
+	// The port follows the last ':' that is not inside an IPv6 literal.
+	port := ""
+	if j := strings.LastIndexByte(host, ':'); j > strings.LastIndexByte(host, ']') {
+		host, port = host[:j], host[j+1:]
+	}
 	if host == "" {
 		return ""
 	}
-	if (scheme == "https" && strings.HasSuffix(host, ":443")) ||
-		(scheme == "http" && strings.HasSuffix(host, ":80")) {
-		host = host[:strings.LastIndexByte(host, ':')]
+	// As the URL Standard does: the port is decimal digits, leading zeros
+	// and an empty port are dropped, and so is the scheme's default port.
+	n := 0
+	for _, c := range []byte(port) {
+		if c < '0' || c > '9' {
+			return ""
+		}
+		if n = n*10 + int(c-'0'); n > 65535 {
+			return ""
+		}
 	}
-	return scheme + "://" + host
+	if port == "" || (scheme == "https" && n == 443) || (scheme == "http" && n == 80) {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + host + ":" + strconv.Itoa(n)
 }
 
 // originSet is the set of origins that may receive the access token.

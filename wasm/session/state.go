@@ -48,11 +48,13 @@ func DecodeState(s string) (Tokens, error) {
 		return Tokens{}, ErrState
 	}
 	t := Tokens{Access: access.str, Refresh: refresh.str}
-	if e := m["exp"]; e.isNum && e.num > 0 && finite(e.num) {
+	// exp is whole seconds; a fraction below 1 would become the epoch here
+	// and 0 (unknown) when written back, so it counts as unknown already.
+	if e := m["exp"]; e.isNum && finite(e.num) && int64(e.num) > 0 {
 		t.Expiry = time.Unix(int64(e.num), 0)
 	}
-	if c, err := readClaims(t.Access); err == nil && c.hasExp && c.iat > 0 && c.iat <= c.exp {
-		t.Lifetime = time.Duration(c.exp-c.iat) * time.Second
+	if c, err := readClaims(t.Access); err == nil {
+		t.Lifetime, _ = c.lifetime()
 	}
 	return t, nil
 }

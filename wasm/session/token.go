@@ -79,17 +79,42 @@ func NewTokens(access, refresh string, expiresIn float64, now time.Time) Tokens 
 	t := Tokens{Access: access, Refresh: refresh}
 	if c, err := readClaims(access); err == nil && c.hasExp {
 		t.Expiry = time.Unix(c.exp, 0)
-		if c.iat > 0 && c.iat <= c.exp {
-			t.Lifetime = time.Duration(c.exp-c.iat) * time.Second
+		if d, ok := c.lifetime(); ok {
+			t.Lifetime = d
 			t.Expiry = now.Add(t.Lifetime)
 		}
 		return t
 	}
 	if expiresIn > 0 && finite(expiresIn) {
-		t.Lifetime = time.Duration(expiresIn * float64(time.Second))
+		if expiresIn >= float64(maxSeconds) {
+			t.Lifetime = maxLifetime
+		} else {
+			t.Lifetime = time.Duration(expiresIn * float64(time.Second))
+		}
 		t.Expiry = now.Add(t.Lifetime)
 	}
 	return t
+}
+
+// maxSeconds and maxLifetime are the longest lifetime, in whole seconds,
+// that a time.Duration holds (about 292 years). Longer ones ("never
+// expires" tokens, a hostile expires_in) are capped to it instead of
+// overflowing into the past.
+const (
+	maxSeconds  = math.MaxInt64 / int64(time.Second)
+	maxLifetime = time.Duration(maxSeconds) * time.Second
+)
+
+// lifetime returns exp-iat, capped at maxLifetime; ok is false when iat is
+// absent or after exp.
+func (c claims) lifetime() (d time.Duration, ok bool) {
+	if !c.hasExp || c.iat <= 0 || c.iat > c.exp {
+		return 0, false
+	}
+	if s := c.exp - c.iat; s < maxSeconds {
+		return time.Duration(s) * time.Second, true
+	}
+	return maxLifetime, true
 }
 
 // refreshAt returns when a request should stop sending the access token and
