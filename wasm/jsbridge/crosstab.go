@@ -178,36 +178,36 @@ func (s *idbShared) open(ctx context.Context) (js.Value, error) {
 }
 
 // Load implements session.Shared.
-func (s *idbShared) Load(ctx context.Context) (session.Tokens, time.Time, bool, error) {
+func (s *idbShared) Load(ctx context.Context) (session.Tokens, int64, bool, error) {
 	db, err := s.open(ctx)
 	if err != nil {
-		return session.Tokens{}, time.Time{}, false, err
+		return session.Tokens{}, 0, false, err
 	}
 	var req js.Value
 	if err := catch(func() {
 		req = db.Call("transaction", idbStore, "readonly").Call("objectStore", idbStore).Call("get", s.key)
 	}); err != nil {
-		return session.Tokens{}, time.Time{}, false, err
+		return session.Tokens{}, 0, false, err
 	}
 	if err := wait(ctx, req, "success", "error"); err != nil {
-		return session.Tokens{}, time.Time{}, false, err
+		return session.Tokens{}, 0, false, err
 	}
 	v := req.Get("result")
 	if v.Type() != js.TypeObject || v.Get("state").Type() != js.TypeString || v.Get("at").Type() != js.TypeNumber {
-		return session.Tokens{}, time.Time{}, false, nil
+		return session.Tokens{}, 0, false, nil
 	}
 	t, err := session.DecodeState(v.Get("state").String())
 	if err != nil {
-		return session.Tokens{}, time.Time{}, false, nil // unreadable: as if absent
+		return session.Tokens{}, 0, false, nil // unreadable: as if absent
 	}
-	return t, time.UnixMilli(int64(v.Get("at").Float())), true, nil
+	return t, int64(v.Get("at").Float()), true, nil
 }
 
 // Save implements session.Shared. It returns once the transaction has
 // committed, so the next tab to take the lock reads this value.
-func (s *idbShared) Save(ctx context.Context, t session.Tokens, at time.Time) error {
+func (s *idbShared) Save(ctx context.Context, t session.Tokens, atMilli int64) error {
 	return s.write(ctx, func(store js.Value) {
-		store.Call("put", map[string]any{"state": session.EncodeState(t), "at": at.UnixMilli()}, s.key)
+		store.Call("put", map[string]any{"state": session.EncodeState(t), "at": atMilli}, s.key)
 	})
 }
 
@@ -231,42 +231,42 @@ func (s *idbShared) write(ctx context.Context, op func(store js.Value)) error {
 	return wait(ctx, tx, "complete", "error")
 }
 
-// pages lists the live clients by storage key, so that instances in one
-// page that share a key share the session: storage events reach only other
-// pages.
+// pages lists the cross-tab stores of this page by storage key, so that
+// instances in one page that share a key share the session: storage events
+// reach only other pages.
 var (
 	pagesMu sync.Mutex
-	pages   = map[string][]*client{}
+	pages   = map[string][]*tabStore{}
 )
 
-func register(key string, c *client) {
+func (s *tabStore) register() {
 	pagesMu.Lock()
-	pages[key] = append(pages[key], c)
+	pages[s.key] = append(pages[s.key], s)
 	pagesMu.Unlock()
 }
 
-func unregister(key string, c *client) {
+func (s *tabStore) unregister() {
 	pagesMu.Lock()
 	defer pagesMu.Unlock()
-	list := pages[key]
+	list := pages[s.key]
 	for i, x := range list {
-		if x == c {
-			pages[key] = append(list[:i:i], list[i+1:]...)
+		if x == s {
+			pages[s.key] = append(list[:i:i], list[i+1:]...)
 			break
 		}
 	}
-	if len(pages[key]) == 0 {
-		delete(pages, key)
+	if len(pages[s.key]) == 0 {
+		delete(pages, s.key)
 	}
 }
 
-// siblings returns the other clients of this page with the same key.
-func siblings(key string, self *client) []*client {
+// siblings returns the other stores of this page with the same key.
+func (s *tabStore) siblings() []*tabStore {
 	pagesMu.Lock()
 	defer pagesMu.Unlock()
-	var out []*client
-	for _, x := range pages[key] {
-		if x != self {
+	var out []*tabStore
+	for _, x := range pages[s.key] {
+		if x != s {
 			out = append(out, x)
 		}
 	}
@@ -276,11 +276,16 @@ func siblings(key string, self *client) []*client {
 // tabStore wraps the localStorage store of a cross-tab client: what it
 // writes reaches the page's other instances with the same key, and a logout
 // also removes the shared IndexedDB copy.
+//
+// It holds its client's Sync as a func, not the client: a Store is kept in
+// an interface, and the linker keeps the String methods of every type
+// reachable from such a value's fields; through the client that would link
+// time's formatting code (tens of KB of wasm).
 type tabStore struct {
 	session.Store
 	key    string
-	self   *client
 	shared *idbShared
+	sync   func(raw string)
 }
 
 func (s *tabStore) Save(v string) error {
@@ -294,7 +299,7 @@ func (s *tabStore) Clear() error {
 	s.tell("")
 	if s.shared != nil {
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := session.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			if err := s.shared.Delete(ctx); err != nil {
 				warn("jwtfetch: cannot remove the shared session: " + err.Error())
@@ -307,15 +312,15 @@ func (s *tabStore) Clear() error {
 // tell hands v to the siblings. It runs with the writer's lock held, so the
 // siblings are told in goroutines.
 func (s *tabStore) tell(v string) {
-	for _, sib := range siblings(s.key, s.self) {
-		go sib.s.Sync(v)
+	for _, sib := range s.siblings() {
+		go sib.sync(v)
 	}
 }
 
-// listenStorage subscribes c to storage events for key and returns the
+// listenStorage passes storage events for key to sync and returns the
 // function that unsubscribes.
 // https://developer.mozilla.org/docs/Web/API/Window/storage_event
-func listenStorage(key string, c *client) func() {
+func listenStorage(key string, sync func(raw string)) func() {
 	var area js.Value
 	if err := catch(func() { area = global.Get("localStorage") }); err != nil {
 		return func() {}
@@ -334,7 +339,7 @@ func listenStorage(key string, c *client) func() {
 		if v.Type() == js.TypeString {
 			raw = v.String()
 		}
-		go c.s.Sync(raw)
+		go sync(raw)
 		return nil
 	})
 	global.Call("addEventListener", "storage", onStorage)

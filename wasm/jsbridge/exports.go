@@ -15,9 +15,9 @@ import (
 // client is one instance created by the shim.
 type client struct {
 	s *session.Client
-	// key is the storage key when the client shares its session with
-	// other tabs and instances; "" otherwise.
-	key string
+	// tabs is set when the client shares its session with other tabs and
+	// instances.
+	tabs *tabStore
 	// stop ends the storage event subscription.
 	stop func()
 }
@@ -215,8 +215,8 @@ func optString(v js.Value) string {
 }
 
 func (c *client) destroy() {
-	if c.key != "" {
-		unregister(c.key, c)
+	if c.tabs != nil {
+		c.tabs.unregister()
 	}
 	if c.stop != nil {
 		c.stop()
@@ -275,13 +275,12 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	local := storage.IsUndefined() || storage.IsNull() || (storage.Type() == js.TypeString && storage.String() == "local")
 	crossTab := cfg.Get("crossTab")
 	if local && (crossTab.Type() != js.TypeBoolean || crossTab.Bool()) {
-		c.key = key
 		sc.Locker = newWebLock(lockName(key))
-		ts := &tabStore{Store: sc.Store, key: key, self: c, shared: newIDBShared(key)}
-		if ts.shared != nil {
-			sc.Shared = ts.shared
+		c.tabs = &tabStore{Store: sc.Store, key: key, shared: newIDBShared(key)}
+		if c.tabs.shared != nil {
+			sc.Shared = c.tabs.shared
 		}
-		sc.Store = ts
+		sc.Store = c.tabs
 	}
 	if fn := cfg.Get("refresh"); fn.Type() == js.TypeFunction {
 		sc.Refresher = FuncRefresher{Fn: fn}
@@ -300,9 +299,10 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 		}
 	}
 	c.s = session.New(sc, f)
-	if c.key != "" {
-		register(c.key, c)
-		c.stop = listenStorage(c.key, c)
+	if c.tabs != nil {
+		c.tabs.sync = c.s.Sync
+		c.tabs.register()
+		c.stop = listenStorage(key, c.s.Sync)
 	}
 	return c, nil
 }

@@ -104,14 +104,16 @@ type Locker interface {
 }
 
 // Shared holds the latest refresh result for every tab, with the time it
-// was stored. It must be read-your-writes consistent across tabs the moment
-// Save returns (IndexedDB is; localStorage is not: see DESIGN.md).
+// was stored in Unix milliseconds. It must be read-your-writes consistent
+// across tabs the moment Save returns (IndexedDB is; localStorage is not:
+// see DESIGN.md). (The times are plain integers because a time.Time in an
+// interface's method makes the linker keep time's formatting code.)
 type Shared interface {
 	// Load returns the stored tokens and when they were stored; ok is false
 	// when nothing is stored.
-	Load(ctx context.Context) (t Tokens, at time.Time, ok bool, err error)
-	// Save stores t as obtained at at.
-	Save(ctx context.Context, t Tokens, at time.Time) error
+	Load(ctx context.Context) (t Tokens, atMilli int64, ok bool, err error)
+	// Save stores t as obtained at atMilli.
+	Save(ctx context.Context, t Tokens, atMilli int64) error
 }
 
 // Client holds one session: the tokens, the refresh in flight and the
@@ -348,7 +350,7 @@ func (c *Client) obtain(st start) (Tokens, error) {
 	if c.cfg.Locker == nil {
 		return c.refreshWith(st.refresh)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RefreshTimeout)
+	ctx, cancel := WithTimeout(context.Background(), c.cfg.RefreshTimeout)
 	defer cancel()
 	unlock, err := c.cfg.Locker.Lock(ctx)
 	if err != nil {
@@ -368,7 +370,7 @@ func (c *Client) obtain(st start) (Tokens, error) {
 		switch {
 		case err != nil:
 			c.warn("jwtfetch: cannot read the shared session: " + err.Error())
-		case ok && at.After(st.since) && t.Access != "" && t.Access != st.access:
+		case ok && at > st.since.UnixMilli() && t.Access != "" && t.Access != st.access:
 			return t, nil // another tab refreshed: no request needed
 		}
 	}
@@ -376,7 +378,7 @@ func (c *Client) obtain(st start) (Tokens, error) {
 	if err == nil && c.cfg.Shared != nil {
 		// Published before the lock is released, so the next tab to take
 		// it sees this rotation.
-		if err := c.cfg.Shared.Save(ctx, t, c.cfg.Now()); err != nil {
+		if err := c.cfg.Shared.Save(ctx, t, c.cfg.Now().UnixMilli()); err != nil {
 			c.warn("jwtfetch: cannot share the refreshed session: " + err.Error())
 		}
 	}
@@ -397,7 +399,7 @@ func (c *Client) refreshWith(refreshToken string) (Tokens, error) {
 // even for a Refresher that ignores its context (a user function that never
 // settles): the waiters are woken and the next request may try again.
 func (c *Client) callRefresher(refreshToken string) (Tokens, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RefreshTimeout)
+	ctx, cancel := WithTimeout(context.Background(), c.cfg.RefreshTimeout)
 	defer cancel()
 	type result struct {
 		t   Tokens

@@ -36,17 +36,17 @@ func (l *fakeLock) Lock(ctx context.Context) (func(), error) {
 type fakeShared struct {
 	mu sync.Mutex
 	t  Tokens
-	at time.Time
+	at int64
 	ok bool
 }
 
-func (s *fakeShared) Load(context.Context) (Tokens, time.Time, bool, error) {
+func (s *fakeShared) Load(context.Context) (Tokens, int64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.t, s.at, s.ok, nil
 }
 
-func (s *fakeShared) Save(_ context.Context, t Tokens, at time.Time) error {
+func (s *fakeShared) Save(_ context.Context, t Tokens, at int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.t, s.at, s.ok = t, at, true

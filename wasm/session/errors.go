@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 )
 
 // Error codes. They match the axios codes the JavaScript side exposes, so the
@@ -57,9 +58,10 @@ var (
 	errLoggedOut   = &Error{Code: CodeAuthExpired, Message: "session ended while the refresh was running"}
 )
 
-// contextError turns a finished context into an *Error with the matching code.
+// contextError turns a finished context into an *Error with the matching
+// code. It reads the cause, which WithTimeout below sets.
 func contextError(ctx context.Context, what string) error {
-	err := ctx.Err()
+	err := context.Cause(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Code: CodeTimeout, Message: what + " timed out", Err: err}
 	}
@@ -75,4 +77,18 @@ func StatusError(status int) error {
 		return &Error{Code: CodeAuthExpired, Status: status, Message: "refresh refused: " + s}
 	}
 	return &Error{Code: CodeBadResponse, Status: status, Message: "refresh failed: " + s}
+}
+
+// WithTimeout is context.WithTimeout for the wasm build. The standard one
+// makes a timerCtx whose String method (kept because the runtime can print
+// any Stringer) links time's formatting and time zone code: about 45 KB of
+// wasm. This one is a cancel context whose cause is DeadlineExceeded when the
+// time runs out; read it with context.Cause, as contextError does.
+func WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	t := time.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() {
+		t.Stop()
+		cancel(context.Canceled)
+	}
 }

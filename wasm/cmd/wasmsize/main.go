@@ -29,6 +29,7 @@ func run(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("wasmsize", flag.ContinueOnError)
 	write := fs.Bool("write", false, "write name.gz and name.br next to each file")
 	max := fs.Int("max", 0, "fail when the total brotli size exceeds this many bytes (0: no limit)")
+	pkgs := fs.Bool("pkgs", false, "list the code bytes of each Go package (needs a build without -ldflags=-s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,6 +48,16 @@ func run(_ context.Context, args []string, stdout io.Writer) error {
 		}
 		total += s.Brotli
 		fmt.Fprintf(stdout, "%-28s raw %8d  gzip %8d  brotli %8d\n", name, s.Raw, len(s.gz), s.Brotli)
+		if *pkgs {
+			code, data, err := CodeByPackage(b)
+			if err != nil {
+				return fmt.Errorf("%s: %v", name, err)
+			}
+			for _, p := range sortedBySize(code) {
+				fmt.Fprintf(stdout, "  %8d  %s\n", code[p], p)
+			}
+			fmt.Fprintf(stdout, "  %8d  (data section)\n", data)
+		}
 		if *write {
 			if err := os.WriteFile(name+".gz", s.gz, 0o644); err != nil {
 				return err
