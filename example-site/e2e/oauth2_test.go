@@ -595,9 +595,8 @@ func TestOAuth2RefusedRefresh(t *testing.T) {
 // (expires_in: 2). token.go means to start a refresh no earlier than
 // half-way through a token's life "so a token shorter than the leeway is not
 // refreshed on every request", so a request 0.1 s after login must go out
-// with the login's token and no refresh. While jwtfetch instead refreshes
-// first, the test logs what the server saw and skips with the known bug; once
-// that is fixed it becomes a real check.
+// with the login's token and no refresh. (It did refresh first until
+// NewTokens took the lifetime from expires_in for JWTs without iat.)
 func TestOAuth2DefaultLeeway(t *testing.T) {
 	s := newOAuthSite(t)
 	// Log in just after a whole second, so the JWT's exp (whole seconds)
@@ -609,7 +608,7 @@ func TestOAuth2DefaultLeeway(t *testing.T) {
 	first := getMe(tb, 1, false)
 	if c := s.counters(); c.Refreshes+c.FailedRefresh > 0 {
 		t.Logf("what the OAuth2 server saw:\n%s", s.traced())
-		t.Skipf("KNOWN JWTFETCH BUG: with the default leeway (30 s), one api.get 0.1 s after setTokens with a JWT "+
+		t.Fatalf("with the default leeway (30 s), one api.get 0.1 s after setTokens with a JWT "+
 			"that the server accepts for another %v, with exp but no iat (expires_in=2 passed to setTokens), "+
 			"made %d refresh grant(s) (want 0), the first one before sending anything; the request got %v. session.NewTokens ignores expires_in when the JWT has exp "+
 			"and takes the lifetime only from iat, so Lifetime is 0, the half-life cap on the leeway is off, and "+

@@ -178,36 +178,32 @@ func (s *idbShared) open(ctx context.Context) (js.Value, error) {
 }
 
 // Load implements session.Shared.
-func (s *idbShared) Load(ctx context.Context) (session.Tokens, int64, bool, error) {
+func (s *idbShared) Load(ctx context.Context) (string, int64, bool, error) {
 	db, err := s.open(ctx)
 	if err != nil {
-		return session.Tokens{}, 0, false, err
+		return "", 0, false, err
 	}
 	var req js.Value
 	if err := catch(func() {
 		req = db.Call("transaction", idbStore, "readonly").Call("objectStore", idbStore).Call("get", s.key)
 	}); err != nil {
-		return session.Tokens{}, 0, false, err
+		return "", 0, false, err
 	}
 	if err := wait(ctx, req, "success", "error"); err != nil {
-		return session.Tokens{}, 0, false, err
+		return "", 0, false, err
 	}
 	v := req.Get("result")
 	if v.Type() != js.TypeObject || v.Get("state").Type() != js.TypeString || v.Get("at").Type() != js.TypeNumber {
-		return session.Tokens{}, 0, false, nil
+		return "", 0, false, nil
 	}
-	t, err := session.DecodeState(v.Get("state").String())
-	if err != nil {
-		return session.Tokens{}, 0, false, nil // unreadable: as if absent
-	}
-	return t, int64(v.Get("at").Float()), true, nil
+	return v.Get("state").String(), int64(v.Get("at").Float()), true, nil
 }
 
 // Save implements session.Shared. It returns once the transaction has
 // committed, so the next tab to take the lock reads this value.
-func (s *idbShared) Save(ctx context.Context, t session.Tokens, atMilli int64) error {
+func (s *idbShared) Save(ctx context.Context, state string, atMilli int64) error {
 	return s.write(ctx, func(store js.Value) {
-		store.Call("put", map[string]any{"state": session.EncodeState(t), "at": atMilli}, s.key)
+		store.Call("put", map[string]any{"state": state, "at": atMilli}, s.key)
 	})
 }
 

@@ -56,10 +56,12 @@ func TestIndexedDBShared(t *testing.T) {
 	assert.False(t, ok)
 	tok := session.NewTokens(jwt(time.Now().Add(time.Hour)), "r-1", 0, time.Now())
 	at := time.Now().UnixMilli()
-	require.NoError(t, s.Save(ctx, tok, at))
-	got, gotAt, ok, err := (&idbShared{key: "test:shared"}).Load(ctx) // a fresh connection
+	require.NoError(t, s.Save(ctx, session.EncodeState(tok), at))
+	raw, gotAt, ok, err := (&idbShared{key: "test:shared"}).Load(ctx) // a fresh connection
 	require.NoError(t, err)
 	require.True(t, ok)
+	got, err := session.DecodeState(raw)
+	require.NoError(t, err)
 	assert.Equal(t, tok.Access, got.Access)
 	assert.Equal(t, "r-1", got.Refresh)
 	assert.Equal(t, at, gotAt)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"syscall/js"
-	"time"
 
 	"github.com/jwtfetch/jwtfetch/wasm/session"
 )
@@ -23,7 +22,7 @@ type FuncRefresher struct {
 }
 
 // Refresh implements session.Refresher.
-func (r FuncRefresher) Refresh(ctx context.Context, refreshToken string) (session.Tokens, error) {
+func (r FuncRefresher) Refresh(ctx context.Context, refreshToken string) (session.Grant, error) {
 	var p js.Value
 	err := catch(func() { p = r.Fn.Invoke(refreshToken) })
 	if err == nil {
@@ -31,16 +30,16 @@ func (r FuncRefresher) Refresh(ctx context.Context, refreshToken string) (sessio
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return session.Tokens{}, ctx.Err()
+			return session.Grant{}, ctx.Err()
 		}
-		return session.Tokens{}, funcError(err)
+		return session.Grant{}, funcError(err)
 	}
 	if p.Type() != js.TypeObject {
-		return session.Tokens{}, &session.Error{Code: session.CodeAuthExpired, Message: "refresh function returned no tokens"}
+		return session.Grant{}, &session.Error{Code: session.CodeAuthExpired, Message: "refresh function returned no tokens"}
 	}
 	access := firstString(p, "accessToken", "access", "access_token", "token")
 	if access == "" {
-		return session.Tokens{}, &session.Error{Code: session.CodeBadResponse, Message: "refresh function returned no access token"}
+		return session.Grant{}, &session.Error{Code: session.CodeBadResponse, Message: "refresh function returned no access token"}
 	}
 	refresh := firstString(p, "refreshToken", "refresh", "refresh_token")
 	expiresIn := 0.0
@@ -50,7 +49,7 @@ func (r FuncRefresher) Refresh(ctx context.Context, refreshToken string) (sessio
 			break
 		}
 	}
-	return session.NewTokens(access, refresh, expiresIn, time.Now()), nil
+	return session.Grant{Access: access, Refresh: refresh, ExpiresIn: expiresIn}, nil
 }
 
 func firstString(v js.Value, names ...string) string {

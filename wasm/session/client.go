@@ -103,17 +103,17 @@ type Locker interface {
 	Lock(ctx context.Context) (unlock func(), err error)
 }
 
-// Shared holds the latest refresh result for every tab, with the time it
-// was stored in Unix milliseconds. It must be read-your-writes consistent
-// across tabs the moment Save returns (IndexedDB is; localStorage is not:
-// see DESIGN.md). (The times are plain integers because a time.Time in an
-// interface's method makes the linker keep time's formatting code.)
+// Shared holds the latest refresh result for every tab, in the persisted
+// form (EncodeState), with the time it was stored in Unix milliseconds. It
+// must be read-your-writes consistent across tabs the moment Save returns
+// (IndexedDB is; localStorage is not: see DESIGN.md). Like Grant, it passes
+// no time.Time, to keep time's formatting code out of the wasm.
 type Shared interface {
-	// Load returns the stored tokens and when they were stored; ok is false
+	// Load returns the stored state and when it was stored; ok is false
 	// when nothing is stored.
-	Load(ctx context.Context) (t Tokens, atMilli int64, ok bool, err error)
-	// Save stores t as obtained at atMilli.
-	Save(ctx context.Context, t Tokens, atMilli int64) error
+	Load(ctx context.Context) (state string, atMilli int64, ok bool, err error)
+	// Save stores state as obtained at atMilli.
+	Save(ctx context.Context, state string, atMilli int64) error
 }
 
 // Client holds one session: the tokens, the refresh in flight and the
@@ -366,7 +366,11 @@ func (c *Client) obtain(st start) (Tokens, error) {
 		return Tokens{}, nil
 	}
 	if c.cfg.Shared != nil {
-		t, at, ok, err := c.cfg.Shared.Load(ctx)
+		raw, at, ok, err := c.cfg.Shared.Load(ctx)
+		var t Tokens
+		if err == nil && ok {
+			t, err = DecodeState(raw)
+		}
 		switch {
 		case err != nil:
 			c.warn("jwtfetch: cannot read the shared session: " + err.Error())
@@ -378,7 +382,7 @@ func (c *Client) obtain(st start) (Tokens, error) {
 	if err == nil && c.cfg.Shared != nil {
 		// Published before the lock is released, so the next tab to take
 		// it sees this rotation.
-		if err := c.cfg.Shared.Save(ctx, t, c.cfg.Now().UnixMilli()); err != nil {
+		if err := c.cfg.Shared.Save(ctx, EncodeState(t), c.cfg.Now().UnixMilli()); err != nil {
 			c.warn("jwtfetch: cannot share the refreshed session: " + err.Error())
 		}
 	}
@@ -407,8 +411,8 @@ func (c *Client) callRefresher(refreshToken string) (Tokens, error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		t, err := c.cfg.Refresher.Refresh(ctx, refreshToken)
-		ch <- result{t, err}
+		g, err := c.cfg.Refresher.Refresh(ctx, refreshToken)
+		ch <- result{NewTokens(g.Access, g.Refresh, g.ExpiresIn, c.cfg.Now()), err}
 	}()
 	select {
 	case r := <-ch:

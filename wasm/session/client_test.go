@@ -272,7 +272,7 @@ func TestHangingRefreshTimesOut(t *testing.T) {
 // stuckRefresher ignores its context and never returns.
 type stuckRefresher struct{}
 
-func (stuckRefresher) Refresh(context.Context, string) (Tokens, error) { select {} }
+func (stuckRefresher) Refresh(context.Context, string) (Grant, error) { select {} }
 
 func TestRefresherThatIgnoresContextStillTimesOut(t *testing.T) {
 	h := newHarness(t, func(c *Config) {

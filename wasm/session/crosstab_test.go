@@ -35,18 +35,18 @@ func (l *fakeLock) Lock(ctx context.Context) (func(), error) {
 // fakeShared is a Shared store.
 type fakeShared struct {
 	mu sync.Mutex
-	t  Tokens
+	t  string
 	at int64
 	ok bool
 }
 
-func (s *fakeShared) Load(context.Context) (Tokens, int64, bool, error) {
+func (s *fakeShared) Load(context.Context) (string, int64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.t, s.at, s.ok, nil
 }
 
-func (s *fakeShared) Save(_ context.Context, t Tokens, at int64) error {
+func (s *fakeShared) Save(_ context.Context, t string, at int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.t, s.at, s.ok = t, at, true
@@ -65,14 +65,14 @@ type rotatingServer struct {
 	reuse atomic.Int32
 }
 
-func (s *rotatingServer) Refresh(_ context.Context, refreshToken string) (Tokens, error) {
+func (s *rotatingServer) Refresh(_ context.Context, refreshToken string) (Grant, error) {
 	s.calls.Add(1)
 	time.Sleep(2 * time.Millisecond) // a network round trip
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.valid[refreshToken] {
 		s.reuse.Add(1)
-		return Tokens{}, StatusError(401)
+		return Grant{}, StatusError(401)
 	}
 	delete(s.valid, refreshToken)
 	s.n++
@@ -80,7 +80,7 @@ func (s *rotatingServer) Refresh(_ context.Context, refreshToken string) (Tokens
 	refresh := "rt-" + strconv.Itoa(s.n)
 	s.valid[refresh] = true
 	s.api.accept(access)
-	return NewTokens(access, refresh, 0, time.Now()), nil
+	return Grant{Access: access, Refresh: refresh}, nil
 }
 
 // tabStore is one tab's localStorage: writes reach the other tabs after a

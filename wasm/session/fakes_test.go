@@ -127,7 +127,7 @@ type fakeRefresher struct {
 	seen []string // refresh tokens presented
 }
 
-func (r *fakeRefresher) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+func (r *fakeRefresher) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
 	n := int(r.calls.Add(1))
 	r.mu.Lock()
 	r.seen = append(r.seen, refreshToken)
@@ -137,11 +137,11 @@ func (r *fakeRefresher) Refresh(ctx context.Context, refreshToken string) (Token
 		select {
 		case <-gate:
 		case <-ctx.Done():
-			return Tokens{}, ctx.Err()
+			return Grant{}, ctx.Err()
 		}
 	}
 	if err != nil {
-		return Tokens{}, err
+		return Grant{}, err
 	}
 	access := jwtAt(r.clock.Now(), r.ttl, 1000+n)
 	r.api.accept(access)
@@ -149,7 +149,7 @@ func (r *fakeRefresher) Refresh(ctx context.Context, refreshToken string) (Token
 	if !r.noRotate {
 		refresh = "refresh-" + strconv.Itoa(n)
 	}
-	return NewTokens(access, refresh, 0, r.clock.Now()), nil
+	return Grant{Access: access, Refresh: refresh}, nil
 }
 
 // hold makes the next refreshes wait until the returned channel is closed.

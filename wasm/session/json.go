@@ -2,7 +2,7 @@ package session
 
 import (
 	"errors"
-	"strconv"
+	"math"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -181,13 +181,98 @@ func (p *jsonParser) number() (jsonValue, error) {
 			return jsonValue{}, errJSON
 		}
 	}
-	n, err := strconv.ParseFloat(p.s[start:p.i], 64)
-	if err != nil {
-		// Only range errors get here; JSON.parse would give Infinity.
+	n, ok := decimal(p.s[start:p.i])
+	if !ok {
+		// Out of float64's range; JSON.parse would give Infinity.
 		return jsonValue{}, errJSON
 	}
 	return jsonValue{num: n, isNum: true}, nil
 }
+
+// decimal converts a number already checked against the JSON grammar. It
+// is exact for integers up to 2^53, which is what JWT times and expires_in
+// are, and within a few units in the last place otherwise; strconv's
+// correctly rounded ParseFloat would cost tens of KB of wasm for precision
+// nothing here needs.
+func decimal(s string) (float64, bool) {
+	neg := false
+	if s[0] == '-' {
+		neg, s = true, s[1:]
+	}
+	var mant uint64
+	exp, digits := 0, 0
+	dot := false
+	i := 0
+	for ; i < len(s) && s[i] != 'e' && s[i] != 'E'; i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			dot = true
+		case digits < 19:
+			mant = mant*10 + uint64(c-'0')
+			if mant != 0 {
+				digits++ // leading zeros are not significant
+			}
+			if dot {
+				exp--
+			}
+		case !dot:
+			exp++ // an integer digit beyond what uint64 holds
+		}
+	}
+	if i < len(s) {
+		e, eneg := 0, false
+		i++
+		if s[i] == '+' || s[i] == '-' {
+			eneg = s[i] == '-'
+			i++
+		}
+		for ; i < len(s); i++ {
+			if e < 100000 {
+				e = e*10 + int(s[i]-'0')
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	f := float64(mant)
+	if mant != 0 {
+		f = scale10(f, exp)
+	}
+	if f > math.MaxFloat64 {
+		return 0, false
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// scale10 returns f * 10^exp, going through exact powers of ten where it can.
+func scale10(f float64, exp int) float64 {
+	for exp > 0 {
+		step := min(exp, 22) // 1e22 is the largest power of ten a float64 holds exactly
+		f *= pow10[step]
+		exp -= step
+		if math.IsInf(f, 0) {
+			return f
+		}
+	}
+	for exp < 0 {
+		step := min(-exp, 22)
+		f /= pow10[step]
+		exp += step
+		if f == 0 {
+			return 0
+		}
+	}
+	return f
+}
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 func (p *jsonParser) digits() int {
 	n := 0

