@@ -391,3 +391,60 @@ func TestDestroy(t *testing.T) {
 	assert.Equal(t, "ERR_DESTROYED", got.Code)
 	assert.Equal(t, 200, got.Other, "other instances are not affected")
 }
+
+func TestEveryMethod(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.openInstance(s, defaultInstance)
+	tb.login()
+	var got []string
+	tb.eval(`Promise.all([
+		api.get('/api/echo'), api.delete('/api/echo'), api.options('/api/echo'),
+		api.post('/api/echo', 'p'), api.put('/api/echo', 'p'), api.patch('/api/echo', 'p'),
+		api.request({ url: '/api/echo', method: 'post' }), api.request('/api/echo', { method: 'DELETE' }),
+	]).then(rs => rs.map(r => r.data.method))`, &got)
+	assert.Equal(t, []string{"GET", "DELETE", "OPTIONS", "POST", "PUT", "PATCH", "POST", "DELETE"}, got)
+	var head int
+	tb.eval(`api.head('/api/me').then(r => r.status)`, &head)
+	assert.Equal(t, 200, head)
+}
+
+func TestAbortAndTimeoutWhileWaitingForRefresh(t *testing.T) {
+	// Against the real server, whose refresh is held for 1 s: one request
+	// is aborted and one times out while they wait for it; the others
+	// succeed, and the aborted ones are never sent again.
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.openInstance(s, defaultInstance)
+	tb.login()
+	s.RevokeAccessTokens()
+	s.ResetCounters()
+	s.SetRefreshDelay(time.Second)
+	var got struct {
+		Aborted, TimedOut string
+		AbortMs, TimeoutMs float64
+		Others             []int
+		FetchAbort         string
+	}
+	tb.eval(`(async () => {
+		const t0 = performance.now()
+		const ac = new AbortController(), ac2 = new AbortController()
+		const aborted = api.get('/api/me', { signal: ac.signal }).then(() => 'ok', e => e.code)
+		const fetchAborted = api.fetch('/api/me', { signal: ac2.signal }).then(() => 'ok', e => e.name)
+		const timedOut = api.get('/api/me', { timeout: 300 }).then(() => 'ok', e => e.code)
+		const others = Promise.all(Array.from({length: 5}, () => api.get('/api/me').then(r => r.status)))
+		setTimeout(() => { ac.abort(); ac2.abort() }, 150)
+		const a = await aborted, abortMs = performance.now() - t0
+		const tm = await timedOut, timeoutMs = performance.now() - t0
+		return { aborted: a, abortMs, timedOut: tm, timeoutMs, others: await others, fetchAbort: await fetchAborted }
+	})()`, &got)
+	assert.Equal(t, "ERR_CANCELED", got.Aborted)
+	assert.Equal(t, "AbortError", got.FetchAbort, "fetch rejects like fetch")
+	assert.Less(t, got.AbortMs, 900.0, "rejected at the abort, not after the refresh")
+	assert.Equal(t, "ECONNABORTED", got.TimedOut)
+	assert.Less(t, got.TimeoutMs, 900.0, "rejected at the timeout, not after the refresh")
+	assert.Equal(t, []int{200, 200, 200, 200, 200}, got.Others)
+	c := s.Counters()
+	assert.EqualValues(t, 1, c.Refreshes)
+	assert.EqualValues(t, 5, c.APICalls, "the aborted and timed-out requests were not sent again")
+}
