@@ -66,6 +66,13 @@ export interface AuthConfig {
   origins?: string[]
   /** Share tokens between tabs. Default true. */
   crossTab?: boolean
+  /**
+   * Also treat a network error of a request that carried a token as "token
+   * no longer good" (refresh and retry once). For servers that forget CORS
+   * headers on their 401s, which the browser then reports as network
+   * errors. Default false.
+   */
+  refreshOnNetworkError?: boolean
   /** Called once when the session cannot be refreshed (the tokens are cleared). */
   onExpired?: () => void
 }
@@ -242,6 +249,9 @@ export interface JwtFetchInstance {
   /** Releases the instance (React StrictMode, hot reload). */
   destroy(): void
 }
+
+/** Live resources of the runtime, for leak tests; not part of the stable API. */
+export function debugStats(): Promise<{ funcs: number; clients: number; goroutines: number; heapAlloc: number; heapInuse: number }>
 
 /** Returns an instance synchronously, like `axios.create`. */
 export function create(config?: CreateConfig): JwtFetchInstance

@@ -53,6 +53,16 @@ async function start(wasmURL) {
 }
 
 /**
+ * debugStats reports the runtime's live resources (js.Func values not
+ * released, instances, goroutines, Go heap bytes), for leak tests. Not part
+ * of the stable API.
+ */
+export async function debugStats() {
+  const ns = await load()
+  return ns.stats()
+}
+
+/**
  * JwtFetchError is the error of every rejected request. isJwtFetchError
  * compares the name, so it works across frames and bundles.
  */
@@ -132,6 +142,7 @@ function wasmConfig(config, dispatch) {
     header: auth.header,
     scheme: auth.scheme,
     crossTab: auth.crossTab,
+    refreshOnNetworkError: auth.refreshOnNetworkError,
     credentials: config.withCredentials ? 'include' : undefined,
     onEvent: dispatch,
   }

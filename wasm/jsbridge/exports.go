@@ -240,6 +240,7 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	if s := cfg.Get("scheme"); s.Type() == js.TypeString {
 		sc.Scheme = s.String()
 	}
+	sc.RefreshOnNetworkError = cfg.Get("refreshOnNetworkError").Truthy()
 	if v := cfg.Get("leeway"); v.Type() == js.TypeNumber && v.Float() >= 0 {
 		sc.Leeway = time.Duration(v.Float() * float64(time.Second))
 	}

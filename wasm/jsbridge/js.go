@@ -5,6 +5,7 @@ package jsbridge
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"syscall/js"
 
@@ -182,10 +183,18 @@ func warn(msg string) {
 	_ = catch(func() { jsConsole.Call("warn", msg) })
 }
 
-// Stats reports the bridge's live resources, for leak tests.
+// Stats reports the bridge's live resources, for leak tests: js.Func values
+// made here and not released, instances, goroutines, and the Go heap in use
+// after a collection.
 func Stats() map[string]any {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
 	return map[string]any{
-		"funcs":   liveFuncs.Load(),
-		"clients": clientCount(),
+		"funcs":      liveFuncs.Load(),
+		"clients":    clientCount(),
+		"goroutines": runtime.NumGoroutine(),
+		"heapAlloc":  m.HeapAlloc,
+		"heapInuse":  m.HeapInuse,
 	}
 }

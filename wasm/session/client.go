@@ -65,6 +65,12 @@ type Config struct {
 	// RefreshOn lists the statuses that mean "access token no longer good";
 	// nil means 401 only.
 	RefreshOn []int
+	// RefreshOnNetworkError also treats a network error of a request that
+	// carried a token as "token no longer good". It is for servers that
+	// forget CORS headers on their 401s, which browsers then hide as
+	// network errors; off by default, since a real network failure would
+	// then cost a refresh attempt too.
+	RefreshOnNetworkError bool
 	// Header and Scheme say how the token is sent: Header: Scheme+" "+token,
 	// or the bare token when Scheme is empty. Header "" means Authorization.
 	Header, Scheme string
@@ -197,10 +203,14 @@ func (c *Client) Do(ctx context.Context, req Request, opt Options) (Response, er
 		return nil, err
 	}
 	resp, err := c.send(ctx, req, access)
-	if err != nil || access == "" || opt.SkipRefresh || !c.isRefreshStatus(resp.Status()) {
+	if access == "" || opt.SkipRefresh || c.cfg.Refresher == nil {
 		return resp, err
 	}
-	if c.cfg.Refresher == nil {
+	if err != nil {
+		if !c.cfg.RefreshOnNetworkError || ctx.Err() != nil {
+			return nil, err
+		}
+	} else if !c.isRefreshStatus(resp.Status()) {
 		return resp, nil
 	}
 	t, err := c.refresh(ctx, access)

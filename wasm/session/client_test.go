@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -545,4 +546,44 @@ func TestDoerErrorIsReturned(t *testing.T) {
 	cancel()
 	_, err := h.c.Do(ctx, fakeReq{apiURL}, Options{})
 	assert.True(t, errors.Is(err, context.Canceled))
+}
+
+// corsHidingAPI answers like fakeAPI, except that its 401s reach the client
+// as network errors, as a browser reports a 401 that lacks CORS headers.
+type corsHidingAPI struct{ *fakeAPI }
+
+var errHidden = errors.New("TypeError: Failed to fetch")
+
+func (a corsHidingAPI) Do(ctx context.Context, req Request, header, value string) (Response, error) {
+	resp, err := a.fakeAPI.Do(ctx, req, header, value)
+	if err == nil && resp.Status() == 401 {
+		return nil, errHidden
+	}
+	return resp, err
+}
+
+func TestRefreshOnNetworkError(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run("RefreshOnNetworkError="+strconv.FormatBool(on), func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.RefreshOnNetworkError = on })
+			h.c = New(h.c.cfg, corsHidingAPI{h.api})
+			h.api.revoke(h.login())
+			status, err := h.get(context.Background())
+			if !on {
+				assert.ErrorIs(t, err, errHidden, "off by default: the error is handed back")
+				assert.Zero(t, h.ref.calls.Load())
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, 200, status)
+			assert.EqualValues(t, 1, h.ref.calls.Load())
+
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			h.api.revoke(h.c.AccessToken())
+			_, err = h.get(ctx)
+			assert.Error(t, err)
+			assert.EqualValues(t, 1, h.ref.calls.Load(), "an aborted request does not refresh")
+		})
+	}
 }
