@@ -421,7 +421,7 @@ func TestAbortAndTimeoutWhileWaitingForRefresh(t *testing.T) {
 	s.ResetCounters()
 	s.SetRefreshDelay(time.Second)
 	var got struct {
-		Aborted, TimedOut string
+		Aborted, TimedOut  string
 		AbortMs, TimeoutMs float64
 		Others             []int
 		FetchAbort         string
