@@ -22,8 +22,9 @@ QUIET_WBT   := { grep -v 'could not unmarshal event' || true; }
 
 JSTEST      := jsglue/test
 FRONTEND    := example-site/frontend
+BENCH       := example-site/bench
 
-.PHONY: build demo frontend test lint typecheck test-native test-wasm size fuzz tools chromium jsdeps clean
+.PHONY: bench build demo frontend test lint typecheck test-native test-wasm size fuzz tools chromium jsdeps clean
 
 ## build: the wasm, wasm_exec.js next to it, and precompressed copies
 build:
@@ -74,6 +75,14 @@ test-wasm: tools
 	{ GOOS=js GOARCH=wasm $(GO) test -count=1 -exec=$(WBT) ./wasm/... 2>&1; } | $(QUIET_WBT)
 
 size: build
+
+## bench: jwtfetch vs fetch, axios-auth-refresh, axios-jwt, ky in headless Chromium → $(BENCH)/RESULTS.md
+bench: chromium build $(BENCH)/node_modules/.package-lock.json
+	$(GO) run ./$(BENCH) -out $(BENCH)/RESULTS.md
+
+$(BENCH)/node_modules/.package-lock.json: $(BENCH)/package.json $(BENCH)/package-lock.json
+	cd $(BENCH) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 tools: chromium $(WBT)
 

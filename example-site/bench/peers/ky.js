@@ -1,0 +1,2 @@
+// Entry for the ky bundle (what an app ships for it).
+export { default as ky } from 'ky'
