@@ -76,6 +76,14 @@ test-wasm: tools
 
 size: build
 
+## fuzz: each fuzz target for FUZZTIME (crashers land in wasm/session/testdata/fuzz: keep them)
+FUZZTIME ?= 30s
+FUZZ_TARGETS := FuzzParseObject FuzzReadClaims FuzzDecodeState FuzzReadRefreshResponse
+fuzz:
+	for f in $(FUZZ_TARGETS); do \
+		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./wasm/session || exit 1; \
+	done
+
 ## bench: jwtfetch vs fetch, axios-auth-refresh, axios-jwt, ky in headless Chromium → $(BENCH)/RESULTS.md
 bench: chromium build $(BENCH)/node_modules/.package-lock.json
 	$(GO) run ./$(BENCH) -out $(BENCH)/RESULTS.md

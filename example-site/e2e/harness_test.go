@@ -12,15 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/jwtfetch/jwtfetch/example-site/authserver"
-	"github.com/stretchr/testify/require"
 )
 
 // Shared by every test: one browser, one freshly built jsglue directory.
@@ -168,26 +167,23 @@ func newTab(t *testing.T) *tab {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	tb := &tab{t: t, ctx: ctx, close: cancel}
 	tb.do() // open the tab
-	err := chromedp.Listen(ctx, func(ev any) {
-		tb.mu.Lock()
-		defer tb.mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			var parts []string
-			for _, a := range ev.Args {
-				parts = append(parts, string(a.Value)+a.Description)
+	// Record console messages and uncaught exceptions for the test's
+	// checks (no exceptions, no token ever logged).
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
 			}
-			tb.console = append(tb.console, string(ev.Type)+": "+strings.Join(parts, " "))
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
+			tb.mu.Lock()
+			if m.IsException() {
+				tb.thrown = append(tb.thrown, m.String())
+			} else {
+				tb.console = append(tb.console, string(m.Type)+": "+m.Text)
 			}
-			tb.thrown = append(tb.thrown, msg)
+			tb.mu.Unlock()
 		}
-	})
-	require.NoError(t, err)
+	}()
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancel()
@@ -259,4 +255,27 @@ func (tb *tab) logs() (console, thrown []string) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	return append([]string(nil), tb.console...), append([]string(nil), tb.thrown...)
+}
+
+// TestHarnessRecordsConsole keeps the console and exception checks of the
+// other tests honest: they would pass vacuously if nothing were recorded.
+func TestHarnessRecordsConsole(t *testing.T) {
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.open(s.URL + "/blank.html")
+	tb.eval(`(console.warn('harness', 'check'), setTimeout(() => { throw new Error('harness boom') }), true)`, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		console, thrown := tb.logs()
+		if slices.Contains(console, "warning: harness check") && len(thrown) > 0 {
+			if !strings.Contains(thrown[0], "harness boom") {
+				t.Fatalf("recorded %q", thrown)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing recorded: console %q, exceptions %q", console, thrown)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
