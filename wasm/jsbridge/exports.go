@@ -180,6 +180,18 @@ func (c *client) fetch(input, init, opts js.Value) js.Value {
 		opt.SkipAuth = opts.Get("skipAuth").Truthy()
 		opt.SkipRefresh = opts.Get("skipRefresh").Truthy()
 	}
+	// Only a caller's signal can abort: one in init, or the Request's own
+	// when input is a Request. Without one, no listener is needed.
+	abortable := (init.Type() == js.TypeObject && init.Get("signal").Truthy()) || input.InstanceOf(jsRequest)
+	if !abortable {
+		return NewPromise(func() (any, error) {
+			resp, err := c.s.Do(context.Background(), req, opt)
+			if err != nil {
+				return nil, err
+			}
+			return resp.(*Response).Value, nil
+		})
+	}
 	signal := req.Signal()
 	if signal.Get("aborted").Bool() {
 		return Rejected(&JSError{Value: signal.Get("reason")})

@@ -74,7 +74,7 @@ func (f *Fetcher) Do(ctx context.Context, req session.Request, header, value str
 	if err != nil {
 		return nil, err
 	}
-	v, err := Await(ctx, p)
+	v, err := awaitPromise(ctx, p)
 	if err != nil {
 		return nil, err
 	}

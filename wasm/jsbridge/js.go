@@ -17,6 +17,7 @@ var (
 	jsPromise = global.Get("Promise")
 	jsError   = global.Get("Error")
 	jsConsole = global.Get("console")
+	jsRequest = global.Get("Request")
 )
 
 // liveFuncs counts the js.Func values made by newFunc and not yet released,
@@ -90,6 +91,12 @@ func Await(ctx context.Context, v js.Value) (js.Value, error) {
 	if err := catch(func() { p = jsPromise.Call("resolve", v) }); err != nil {
 		return js.Undefined(), err
 	}
+	return awaitPromise(ctx, p)
+}
+
+// awaitPromise is Await for a value known to be a Promise (what fetch and
+// Response.text return), saving a call per request.
+func awaitPromise(ctx context.Context, p js.Value) (js.Value, error) {
 	ok := make(chan js.Value, 1)
 	bad := make(chan js.Value, 1)
 	var success, failure js.Func

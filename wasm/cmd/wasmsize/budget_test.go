@@ -1,0 +1,68 @@
+//go:build !js
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestWasmSizeBudget builds jwtfetch.wasm as `make build` does and fails when
+// its brotli size is over wasm/cmd/jwtfetch/size_budget.txt. Sizes are
+// deterministic for a given Go version, so growth is never silent: raise
+// the budget on purpose, saying why in the commit.
+func TestWasmSizeBudget(t *testing.T) {
+	raw, err := os.ReadFile("../jwtfetch/size_budget.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatalf("size_budget.txt: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "jwtfetch.wasm")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "../jwtfetch")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Measure(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("jwtfetch.wasm: raw %d, gzip %d, brotli %d bytes; budget %d", s.Raw, s.Gzip, s.Brotli, budget)
+	if s.Brotli > budget {
+		t.Errorf("jwtfetch.wasm is %d bytes brotli, over the budget of %d", s.Brotli, budget)
+	}
+}
+
+func TestCodeByPackage(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "jwtfetch.wasm")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "../jwtfetch")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, data, err := CodeByPackage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code["runtime"] == 0 || code["syscall_js"] == 0 || data == 0 {
+		t.Errorf("CodeByPackage found runtime %d, syscall/js %d, data %d bytes; want all non-zero", code["runtime"], code["syscall_js"], data)
+	}
+	if _, _, err := CodeByPackage([]byte("not wasm")); err == nil {
+		t.Error("CodeByPackage accepted a file that is not wasm")
+	}
+}
