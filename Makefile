@@ -31,6 +31,7 @@ build:
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" jsglue/wasm_exec.js
 	GOOS=js GOARCH=wasm $(GO) build $(GOFLAGS_WASM) -o $(WASM) ./wasm/cmd/jwtfetch
 	$(GO) run ./wasm/cmd/wasmsize -write -max $(WASM_BUDGET) $(WASM)
+	$(GO) run ./wasm/cmd/wasmsize -write jsglue/jwtfetch.js jsglue/wasm_exec.js
 
 ## demo: the example site with the demo auth API on http://$(ADDR)/
 demo: build frontend
