@@ -24,17 +24,7 @@ func TestWasmSizeBudget(t *testing.T) {
 	if err != nil {
 		t.Fatalf("size_budget.txt: %v", err)
 	}
-	out := filepath.Join(t.TempDir(), "jwtfetch.wasm")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "../jwtfetch")
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Measure(b)
+	s, err := Measure(buildWasm(t, "-trimpath", "-ldflags=-s -w"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,17 +35,7 @@ func TestWasmSizeBudget(t *testing.T) {
 }
 
 func TestCodeByPackage(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "jwtfetch.wasm")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "../jwtfetch")
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, data, err := CodeByPackage(b)
+	code, data, err := CodeByPackage(buildWasm(t, "-trimpath")) // with its name section
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,4 +45,21 @@ func TestCodeByPackage(t *testing.T) {
 	if _, _, err := CodeByPackage([]byte("not wasm")); err == nil {
 		t.Error("CodeByPackage accepted a file that is not wasm")
 	}
+}
+
+// buildWasm builds jwtfetch.wasm with the given flags and returns it.
+func buildWasm(t *testing.T, flags ...string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "jwtfetch.wasm")
+	args := append(append([]string{"build"}, flags...), "-o", out, "../jwtfetch")
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
