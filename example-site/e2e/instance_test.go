@@ -448,3 +448,35 @@ func TestAbortAndTimeoutWhileWaitingForRefresh(t *testing.T) {
 	assert.EqualValues(t, 1, c.Refreshes)
 	assert.EqualValues(t, 5, c.APICalls, "the aborted and timed-out requests were not sent again")
 }
+
+func TestRuntimeThatFailsToLoad(t *testing.T) {
+	// A wasm that cannot be loaded rejects every request clearly (no
+	// promise stays pending), and a later load with the right URL works.
+	s := newSite(t, time.Minute)
+	tb := newTab(t)
+	tb.open(s.URL + "/blank.html")
+	var got struct {
+		Ready, Get, Fetch, Refresh string
+		Later                      int
+	}
+	tb.eval(`(async () => {
+		const m = await import('/jsglue/jwtfetch.js')
+		const bad = m.create({ baseURL: location.origin, wasmURL: '/missing.wasm', auth: { storage: 'memory' } })
+		const settle = p => Promise.race([p.then(() => 'resolved', e => e.code ?? e.name),
+			new Promise(r => setTimeout(() => r('pending'), 3000))])
+		const res = {
+			ready: await settle(bad.ready),
+			get: await settle(bad.get('/public/text')),
+			fetch: await settle(bad.fetch('/public/text')),
+			refresh: await settle(bad.auth.refresh()),
+		}
+		const good = m.create({ baseURL: location.origin, auth: { storage: 'memory' } })
+		res.later = (await good.get('/public/text')).status
+		return res
+	})()`, &got)
+	assert.Equal(t, "ERR_NETWORK", got.Ready)
+	assert.Equal(t, "ERR_NETWORK", got.Get)
+	assert.NotEqual(t, "pending", got.Fetch)
+	assert.NotEqual(t, "pending", got.Refresh)
+	assert.Equal(t, 200, got.Later, "the next load succeeds")
+}
