@@ -337,7 +337,13 @@ export function create(config = {}) {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
     await abortable(ready, signal)
     need()
-    return ns.fetch(id, input, init, init && { skipAuth: init.skipAuth, skipRefresh: init.skipRefresh })
+    try {
+      return await ns.fetch(id, input, init, init && { skipAuth: init.skipAuth, skipRefresh: init.skipRefresh })
+    } catch (e) {
+      // The browser's own TypeError and AbortError go through untouched, as
+      // fetch's would; the session's errors become JwtFetchError instances.
+      throw isJwtFetchError(e) && !(e instanceof JwtFetchError) ? toError(e) : e
+    }
   }
 
   // send performs one request whose config has been through the request

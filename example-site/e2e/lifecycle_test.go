@@ -291,8 +291,13 @@ func TestForcedRefresh(t *testing.T) {
 
 	s.SetRefreshFailure(401)
 	var code string
-	tb.eval(`api.auth.refresh().then(() => 'ok', e => e.name + ' ' + e.code)`, &code)
-	assert.Equal(t, "JwtFetchError ERR_AUTH_EXPIRED", code)
+	tb.eval(`api.auth.refresh().then(() => 'ok', e => e.name + ' ' + e.code + ' ' + (e instanceof m.JwtFetchError))`, &code)
+	assert.Equal(t, "JwtFetchError ERR_AUTH_EXPIRED true", code)
+
+	tb.login()
+	s.RevokeAccessTokens()
+	tb.eval(`api.fetch('/api/me').then(() => 'ok', e => e.name + ' ' + e.code + ' ' + (e instanceof m.JwtFetchError))`, &code)
+	assert.Equal(t, "JwtFetchError ERR_AUTH_EXPIRED true", code, "fetch's session errors are JwtFetchError instances too")
 }
 
 func TestOAuth2StyleAgainstDemoServer(t *testing.T) {
