@@ -32,6 +32,15 @@ func (tb *tab) openInstance(s *site, config string) {
 	})()`, nil)
 }
 
+// loggedIn opens a tab with window.api made from config and logged in.
+func loggedIn(t *testing.T, s *site, config string) *tab {
+	t.Helper()
+	tb := newTab(t)
+	tb.openInstance(s, config)
+	tb.login()
+	return tb
+}
+
 // login logs in through the demo API and hands the tokens to window.api.
 func (tb *tab) login() {
 	tb.t.Helper()
@@ -48,9 +57,7 @@ func sha(s string) string {
 
 func TestInstanceResponseShape(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	var got struct {
 		Status     int
 		StatusText string
@@ -75,9 +82,7 @@ func TestInstanceResponseShape(t *testing.T) {
 
 func TestInstanceBodies(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	type echo struct {
 		Method     string
 		Query      string
@@ -148,9 +153,7 @@ func TestInstanceResponseTypes(t *testing.T) {
 
 func TestInstanceErrors(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	type result struct {
 		Name     string
 		Code     string
@@ -221,9 +224,7 @@ func TestInstanceDefaultsAndHeaders(t *testing.T) {
 
 func TestInterceptors(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	var got struct {
 		Order     []string
 		Auth      string
@@ -266,9 +267,7 @@ func TestInterceptors(t *testing.T) {
 
 func TestFetchContract(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	s.RevokeAccessTokens()
 	var got struct {
 		Me        int
@@ -311,9 +310,7 @@ func jsModules(t *testing.T) http.Handler {
 
 func TestFetchWithKyAndOpenapiFetch(t *testing.T) {
 	s := newSiteWith(t, time.Minute, map[string]http.Handler{"/node_modules/": jsModules(t)})
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	s.RevokeAccessTokens()
 	s.ResetCounters()
 	var got struct {
@@ -344,9 +341,7 @@ func TestDropInGlobalFetch(t *testing.T) {
 	// fetch. Replacing window.fetch makes it authenticated, and the bridge
 	// keeps using the original fetch, so nothing loops.
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	tb.eval(`(window.fetch = api.fetch, true)`, nil)
 	s.RevokeAccessTokens()
 	s.ResetCounters()
@@ -394,9 +389,7 @@ func TestDestroy(t *testing.T) {
 
 func TestEveryMethod(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	var got []string
 	tb.eval(`Promise.all([
 		api.get('/api/echo'), api.delete('/api/echo'), api.options('/api/echo'),
@@ -414,9 +407,7 @@ func TestAbortAndTimeoutWhileWaitingForRefresh(t *testing.T) {
 	// is aborted and one times out while they wait for it; the others
 	// succeed, and the aborted ones are never sent again.
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	s.RevokeAccessTokens()
 	s.ResetCounters()
 	s.SetRefreshDelay(time.Second)

@@ -122,9 +122,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	// after 1.2 s a request refreshes first instead of sending a token about
 	// to fail.
 	s := newSite(t, 2*time.Second)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	time.Sleep(1200 * time.Millisecond)
 	s.ResetCounters()
 	var status int
@@ -173,9 +171,7 @@ func TestEvents(t *testing.T) {
 
 func TestRefreshTimeout(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory', refreshTimeout: 300 } }`)
-	tb.login()
+	tb := loggedIn(t, s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory', refreshTimeout: 300 } }`)
 	s.RevokeAccessTokens()
 	s.SetRefreshDelay(5 * time.Second)
 	var got struct {
@@ -200,9 +196,7 @@ func TestRefreshTimeout(t *testing.T) {
 
 func TestRefreshNetworkFailureKeepsSession(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: 'http://127.0.0.1:1/refresh', storage: 'memory' } }`)
-	tb.login()
+	tb := loggedIn(t, s, `{ baseURL: location.origin, auth: { refreshURL: 'http://127.0.0.1:1/refresh', storage: 'memory' } }`)
 	s.RevokeAccessTokens()
 	var got struct {
 		Code   string
@@ -215,9 +209,7 @@ func TestRefreshNetworkFailureKeepsSession(t *testing.T) {
 
 func TestLogoutDuringRefreshWins(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
-	tb.login()
+	tb := loggedIn(t, s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
 	s.RevokeAccessTokens()
 	s.SetRefreshDelay(500 * time.Millisecond)
 	var got struct {
@@ -240,15 +232,13 @@ func TestLogoutDuringRefreshWins(t *testing.T) {
 
 func TestRefreshFunction(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, `{ baseURL: location.origin, auth: { storage: 'memory', refreshTimeout: 500,
+	tb := loggedIn(t, s, `{ baseURL: location.origin, auth: { storage: 'memory', refreshTimeout: 500,
 		refresh: async (rt) => {
 			window.fnCalls = (window.fnCalls ?? 0) + 1
 			if (window.selfCall) await api.get('/api/me') // breaks the rule: waits for the refresh it is part of
 			const r = await api.post('/auth/refresh', { refresh: rt }, { skipAuth: true })
 			return { accessToken: r.data.access, refreshToken: r.data.refresh }
 		} } }`)
-	tb.login()
 	s.RevokeAccessTokens()
 	s.ResetCounters()
 	var statuses []int
@@ -272,9 +262,7 @@ func TestRefreshFunction(t *testing.T) {
 
 func TestForcedRefresh(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	tb.login()
+	tb := loggedIn(t, s, defaultInstance)
 	s.ResetCounters()
 	var got struct {
 		Same    bool
@@ -302,9 +290,7 @@ func TestForcedRefresh(t *testing.T) {
 
 func TestOAuth2StyleAgainstDemoServer(t *testing.T) {
 	s := newSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', refreshStyle: 'oauth2', clientId: 'web', storage: 'memory' } }`)
-	tb.login()
+	tb := loggedIn(t, s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', refreshStyle: 'oauth2', clientId: 'web', storage: 'memory' } }`)
 	s.RevokeAccessTokens()
 	var status int
 	tb.eval(`api.get('/api/me').then(r => r.status)`, &status)

@@ -125,9 +125,7 @@ func (c *corsDropper) WriteHeader(status int) {
 // its token expired; the first requests refresh once and succeed.
 func TestScenarioTabWakesAfterExpiry(t *testing.T) {
 	ss := newScenarioSite(t, 2*time.Second)
-	tb := newTab(t)
-	tb.openInstance(ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
-	tb.login()
+	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
 	freeze := func(state page.SetWebLifecycleStateState) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			_, err := cdp.Call(ctx, t, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: state})

@@ -16,9 +16,7 @@ import (
 // ERR_CANCELED alone; the others succeed; it is not sent afterwards.
 func TestScenarioAbortWhileQueuedCancelsOnlyThatRequest(t *testing.T) {
 	ss := newScenarioSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
-	tb.login()
+	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
 	ss.RevokeAccessTokens()
 	ss.ResetCounters()
 	ss.SetRefreshDelay(500 * time.Millisecond)
@@ -42,9 +40,7 @@ func TestScenarioAbortWhileQueuedCancelsOnlyThatRequest(t *testing.T) {
 func TestScenarioTokensStayOnAllowedOrigins(t *testing.T) {
 	ss := newScenarioSite(t, time.Minute)
 	other, seen := otherOrigin(t)
-	tb := newTab(t)
-	tb.openInstance(ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
-	tb.login()
+	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
 	var res []string
 	tb.eval(`Promise.all([
 		api.get(`+jsString(other+"/direct")+`),

@@ -67,9 +67,7 @@ func TestScenarioBrokenRefreshEndpointLeavesNothingStuck(t *testing.T) {
 		{"drop", "ERR_NETWORK"},
 	}
 	ss := newScenarioSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/flaky-refresh', refreshTimeout: 700, storage: 'memory' } }`)
-	tb.login()
+	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/flaky-refresh', refreshTimeout: 700, storage: 'memory' } }`)
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
 			ss.RevokeAccessTokens()

@@ -15,9 +15,7 @@ import (
 // /record endpoint hashes every attempt, the refused first one included.
 func TestScenarioRetriedBodyIsIdentical(t *testing.T) {
 	ss := newScenarioSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
-	tb.login()
+	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
 	bodies := []struct{ name, data string }{
 		{"JSON object", `({ a: 1, nested: { b: [true, null, 'x'] } })`},
 		{"string", `'plain text body'`},
@@ -61,9 +59,7 @@ func TestScenarioRetriedBodyIsIdentical(t *testing.T) {
 // a request interceptor sets headers (its own Authorization included).
 func TestScenarioRetryHeadersCarryTheNewToken(t *testing.T) {
 	ss := newScenarioSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
-	tb.login()
+	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
 	var old string
 	tb.eval(`api.auth.accessToken()`, &old)
 	tb.eval(`(api.interceptors.request.use(c => {

@@ -13,9 +13,7 @@ import (
 // the refresh started or even finished: still one refresh, all retried.
 func TestScenarioLate401sJoinOrReuseTheOneRefresh(t *testing.T) {
 	ss := newScenarioSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
-	tb.login()
+	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
 	ss.RevokeAccessTokens()
 	ss.ResetCounters()
 	ss.SetRefreshDelay(300 * time.Millisecond)
@@ -43,9 +41,7 @@ func TestScenarioLate401sJoinOrReuseTheOneRefresh(t *testing.T) {
 // no second refresh, no storm.
 func TestScenarioSecond401IsReturnedWithoutAStorm(t *testing.T) {
 	ss := newScenarioSite(t, time.Minute)
-	tb := newTab(t)
-	tb.openInstance(ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
-	tb.login()
+	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory' } }`)
 	ss.ResetCounters()
 	var got []string
 	tb.eval(codes(10, `api.fetch('/api/status/401')`), &got) // 401 whatever the token

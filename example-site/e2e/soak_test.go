@@ -32,9 +32,7 @@ func TestSoak(t *testing.T) {
 		t.Skip("soak test; run without -short")
 	}
 	ss := newScenarioSite(t, time.Hour)
-	tb := newTab(t)
-	tb.openInstance(ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
-	tb.login()
+	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
 	const script = `(async (n) => {
 		let ok = 0, next = 0
 		const worker = async () => {
