@@ -148,16 +148,6 @@ function wasmConfig(config, dispatch) {
   }
 }
 
-function lowerHeaders(h) {
-  const out = {}
-  if (!h) return out
-  const entries = h instanceof Headers ? h.entries() : Object.entries(h)
-  for (const [k, v] of entries) {
-    if (v !== undefined && v !== null) out[k.toLowerCase()] = String(v)
-  }
-  return out
-}
-
 function isPlainBody(data) {
   if (data === null || typeof data !== 'object') return false
   const proto = Object.getPrototypeOf(data)
@@ -401,7 +391,7 @@ export function create(config = {}) {
       data,
       status: resp.status,
       statusText: resp.statusText,
-      headers: lowerHeaders(resp.headers),
+      headers: Object.fromEntries(resp.headers), // Headers iterate with lower-case names
       config: c,
       raw: resp,
     }

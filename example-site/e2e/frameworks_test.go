@@ -76,14 +76,7 @@ func TestFrameworks(t *testing.T) {
 			})
 
 			t.Run("20 concurrent 401s after the server revoked the token", func(t *testing.T) {
-				s.ResetCounters()
-				s.RevokeAccessTokens()
-				tb.click("#burst")
-				tb.waitText("#me", "20 of 20 succeeded")
-				c := s.Counters()
-				assert.EqualValues(t, 1, c.Refreshes, "refreshes")
-				assert.EqualValues(t, 20, c.APICalls, "API calls")
-				assert.Zero(t, c.ReuseDetections)
+				burstAfterRevoke(t, tb, s)
 			})
 
 			t.Run("reload keeps the session", func(t *testing.T) {

@@ -87,15 +87,7 @@ func TestVanillaPage(t *testing.T) {
 	})
 
 	t.Run("20 concurrent 401s after the server revoked the token", func(t *testing.T) {
-		s.ResetCounters()
-		s.RevokeAccessTokens()
-		tb.click("#burst")
-		tb.waitText("#me", "20 of 20 succeeded")
-		c := s.Counters()
-		assert.EqualValues(t, 1, c.Refreshes, "refreshes")
-		assert.EqualValues(t, 20, c.Unauthorized, "each request failed once")
-		assert.EqualValues(t, 20, c.APICalls, "and succeeded once")
-		assert.Zero(t, c.ReuseDetections)
+		burstAfterRevoke(t, tb, s)
 	})
 
 	last := tb.stored()
@@ -122,4 +114,20 @@ func TestVanillaPage(t *testing.T) {
 			assert.False(t, strings.Contains(line, tok), "a token reached the console: %q", line)
 		}
 	}
+}
+
+// burstAfterRevoke has the server revoke the access token, clicks the demo
+// page's "20 requests at once" button and checks that they shared one
+// refresh.
+func burstAfterRevoke(t *testing.T, tb *tab, s *site) {
+	t.Helper()
+	s.ResetCounters()
+	s.RevokeAccessTokens()
+	tb.click("#burst")
+	tb.waitText("#me", "20 of 20 succeeded")
+	c := s.Counters()
+	assert.EqualValues(t, 1, c.Refreshes, "refreshes")
+	assert.EqualValues(t, 20, c.Unauthorized, "each request failed once")
+	assert.EqualValues(t, 20, c.APICalls, "and succeeded once")
+	assert.Zero(t, c.ReuseDetections)
 }

@@ -62,7 +62,7 @@ func (l *webLock) Lock(ctx context.Context) (func(), error) {
 	// rejects when the wait is aborted.
 	settled := make(chan error, 1)
 	go func() {
-		_, err := Await(context.Background(), req)
+		_, err := awaitPromise(context.Background(), req)
 		settled <- err
 	}()
 	finish := func() {

@@ -182,15 +182,16 @@ func (c *client) fetch(input, init, opts js.Value) js.Value {
 	}
 	// Only a caller's signal can abort: one in init, or the Request's own
 	// when input is a Request. Without one, no listener is needed.
+	do := func(ctx context.Context) (any, error) {
+		resp, err := c.s.Do(ctx, req, opt)
+		if err != nil {
+			return nil, err
+		}
+		return resp.(*Response).Value, nil
+	}
 	abortable := (init.Type() == js.TypeObject && init.Get("signal").Truthy()) || input.InstanceOf(jsRequest)
 	if !abortable {
-		return NewPromise(func() (any, error) {
-			resp, err := c.s.Do(context.Background(), req, opt)
-			if err != nil {
-				return nil, err
-			}
-			return resp.(*Response).Value, nil
-		})
+		return NewPromise(func() (any, error) { return do(context.Background()) })
 	}
 	signal := req.Signal()
 	if signal.Get("aborted").Bool() {
@@ -208,14 +209,11 @@ func (c *client) fetch(input, init, opts js.Value) js.Value {
 			release(onAbort)
 			cancel()
 		}()
-		resp, err := c.s.Do(ctx, req, opt)
-		if err != nil {
-			if signal.Get("aborted").Bool() {
-				return nil, &JSError{Value: signal.Get("reason")}
-			}
-			return nil, err
+		v, err := do(ctx)
+		if err != nil && signal.Get("aborted").Bool() {
+			return nil, &JSError{Value: signal.Get("reason")}
 		}
-		return resp.(*Response).Value, nil
+		return v, err
 	})
 }
 

@@ -105,7 +105,7 @@ func (f *Fetcher) Post(ctx context.Context, url, contentType, body string) (int,
 	}
 	stop := context.AfterFunc(ctx, func() { _ = catch(func() { ac.Call("abort") }) })
 	defer stop()
-	resp, err := Await(ctx, p)
+	resp, err := awaitPromise(ctx, p)
 	if err != nil {
 		return 0, "", err
 	}
@@ -114,7 +114,7 @@ func (f *Fetcher) Post(ctx context.Context, url, contentType, body string) (int,
 	if err := catch(func() { text = resp.Call("text") }); err != nil {
 		return 0, "", err
 	}
-	b, err := Await(ctx, text)
+	b, err := awaitPromise(ctx, text)
 	if err != nil {
 		return 0, "", err
 	}

@@ -94,8 +94,8 @@ func Await(ctx context.Context, v js.Value) (js.Value, error) {
 	return awaitPromise(ctx, p)
 }
 
-// awaitPromise is Await for a value known to be a Promise (what fetch and
-// Response.text return), saving a call per request.
+// awaitPromise is Await for a value known to be a Promise (what fetch,
+// Response.text and LockManager.request return), saving a call.
 func awaitPromise(ctx context.Context, p js.Value) (js.Value, error) {
 	ok := make(chan js.Value, 1)
 	bad := make(chan js.Value, 1)
