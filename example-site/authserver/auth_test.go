@@ -545,3 +545,40 @@ func TestMethodNotAllowed(t *testing.T) {
 		assert.Equal(t, "method_not_allowed", jsonBody(t, rec)["error"])
 	}
 }
+
+func TestCopyIssuedAt(t *testing.T) {
+	clock := newFakeClock()
+	s := New(Config{Now: clock.Now, AccessTTL: 2 * time.Second, Debug: true})
+	access, refresh := login(t, s)
+	loginIat := payload(t, access)["iat"].(float64)
+
+	rec := do(t, s, http.MethodPost, "/debug/copy-iat?on=1", "")
+	require.Equal(t, http.StatusNoContent, rec.Code)
+	for range 3 {
+		clock.Advance(1500 * time.Millisecond)
+		rec := refreshJSON(t, s, refresh)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		m := jsonBody(t, rec)
+		refresh = m["refresh"].(string)
+		c := payload(t, m["access"].(string))
+		assert.InDelta(t, loginIat, c["iat"].(float64), 1e-6, "iat copied from the login")
+		assert.InDelta(t, float64(clock.Now().UnixMilli())/1000+2, c["exp"].(float64), 1e-6, "exp still now+ttl")
+		assert.Equal(t, http.StatusOK, me(t, s, m["access"].(string)).Code)
+	}
+
+	require.Equal(t, http.StatusNoContent, do(t, s, http.MethodPost, "/debug/reset", "").Code)
+	clock.Advance(time.Second)
+	m := jsonBody(t, refreshJSON(t, s, refresh))
+	c := payload(t, m["access"].(string))
+	assert.InDelta(t, 2, c["exp"].(float64)-c["iat"].(float64), 1e-6, "reset restores honest iats")
+	assert.Equal(t, http.StatusBadRequest, do(t, s, http.MethodPost, "/debug/copy-iat?on=maybe", "").Code)
+}
+
+func TestDateHeaderFollowsTheServerClock(t *testing.T) {
+	clock := newFakeClock()
+	s := New(Config{Now: clock.Now})
+	for _, path := range []string{"/public/text", "/auth/login"} {
+		rec := do(t, s, http.MethodGet, path, "")
+		assert.Equal(t, "Tue, 04 Mar 2025 05:06:07 GMT", rec.Header().Get("Date"), path)
+	}
+}

@@ -7,7 +7,7 @@ import (
 
 const (
 	corsAllowMethods  = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
-	corsExposeHeaders = "WWW-Authenticate, X-Request-Id"
+	corsExposeHeaders = "WWW-Authenticate, X-Request-Id, Date"
 	corsMaxAge        = "600"
 )
 

@@ -376,6 +376,7 @@ func (s *Server) handleDebugReset(w http.ResponseWriter, _ *http.Request) {
 	s.counters = Counters{}
 	s.refreshDelay = 0
 	s.refreshFailure = 0
+	s.copyIat = false
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -402,5 +403,16 @@ func (s *Server) handleDebugRefreshFailure(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	s.SetRefreshFailure(status)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleDebugCopyIat switches SetCopyIssuedAt: ?on=1 or ?on=0.
+func (s *Server) handleDebugCopyIat(w http.ResponseWriter, r *http.Request) {
+	on, err := strconv.ParseBool(r.URL.Query().Get("on"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_on")
+		return
+	}
+	s.SetCopyIssuedAt(on)
 	w.WriteHeader(http.StatusNoContent)
 }

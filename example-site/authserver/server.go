@@ -99,6 +99,7 @@ type Server struct {
 	generation     uint64 // access tokens of older generations are revoked
 	refreshDelay   time.Duration
 	refreshFailure int
+	copyIat        bool
 	lastPrune      time.Time
 }
 
@@ -147,6 +148,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 200 {
 		w.Header().Set("X-Request-Id", id)
 	}
+	// The Date header comes from the server's own clock, so a server
+	// whose clock is off (Config.Now) says so consistently.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	if s.cors(w, r) {
 		return
 	}
@@ -199,6 +203,15 @@ func (s *Server) SetRefreshFailure(status int) {
 	s.refreshFailure = status
 }
 
+// SetCopyIssuedAt makes every access token carry the iat of its session's
+// login instead of its own, as some real back ends do: a client that
+// trusts exp-iat then thinks refreshed tokens live longer than they do.
+func (s *Server) SetCopyIssuedAt(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.copyIat = on
+}
+
 func (s *Server) refreshSettings() (time.Duration, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -230,6 +243,7 @@ func (s *Server) routes(cfg Config) *http.ServeMux {
 		mux.HandleFunc("/debug/revoke-access", only(s.handleDebugRevokeAccess, http.MethodPost))
 		mux.HandleFunc("/debug/refresh-delay", only(s.handleDebugRefreshDelay, http.MethodPost))
 		mux.HandleFunc("/debug/refresh-failure", only(s.handleDebugRefreshFailure, http.MethodPost))
+		mux.HandleFunc("/debug/copy-iat", only(s.handleDebugCopyIat, http.MethodPost))
 		mux.HandleFunc("/debug/", func(w http.ResponseWriter, _ *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found")
 		})

@@ -24,6 +24,9 @@ type family struct {
 	revoked bool
 	calls   int64     // authorized /api/* calls made with this session's tokens
 	expires time.Time // when its last token expires; it is pruned afterwards
+	// login is when the session began: the iat of every access token
+	// when the server copies iat (SetCopyIssuedAt).
+	login time.Time
 }
 
 // refreshEntry is what the server knows about one refresh token. The token
@@ -138,6 +141,15 @@ func expiresIn(d time.Duration) int64 {
 func (s *Server) issueLocked(id string, fam *family, now time.Time) (tokenPair, error) {
 	iat := newNumericDate(now)
 	exp := newNumericDate(iat.t.Add(s.accessTTL))
+	if fam.login.IsZero() {
+		fam.login = now
+	}
+	if s.copyIat {
+		// As djangorestframework-simplejwt did for years: the refreshed
+		// access token keeps the iat of the login, so exp-iat overstates
+		// its lifetime.
+		iat = newNumericDate(fam.login)
+	}
 	claims := &accessClaims{
 		Subject:    fam.user,
 		ExpiresAt:  exp,
