@@ -44,8 +44,10 @@ export interface AuthConfig {
   /**
    * Your own refresh; overrides `refreshURL`. Resolve with the new tokens;
    * resolve with null, or reject with an error whose `status` (or
-   * `response.status`) is 4xx, to end the session. Any other rejection is a
-   * failed refresh that keeps the tokens (`ERR_NETWORK`).
+   * `response.status`) is 400, 401 or 403, to end the session. Any other
+   * rejection is a failed refresh that keeps the tokens (`ERR_NETWORK`).
+   * Its message is never copied into jwtfetch's errors or warnings: it may
+   * quote the token; log it inside the function to see it.
    */
   refresh?: (refreshToken: string) => Promise<RefreshResult | null> | RefreshResult | null
   /** Statuses that mean "access token no longer good". Default `[401]`. */
@@ -58,11 +60,20 @@ export interface AuthConfig {
   storage?: 'local' | 'session' | 'memory' | StorageLike
   /** Key (namespace) in storage. Default `'jwtfetch'`. */
   storageKey?: string
-  /** Header that carries the token. Default `'Authorization'`. */
+  /**
+   * Header that carries the token. Default `'Authorization'`. Browsers drop
+   * only Authorization when a redirect leads to another origin, so a
+   * request with the token in any other header follows no redirect away
+   * from its origin: it fails with a network error (`ERR_NETWORK`) instead.
+   */
   header?: string
   /** Scheme before the token; `''` sends the bare token. Default `'Bearer'`. */
   scheme?: string
-  /** Origins that may receive the token. Default: `baseURL`'s origin and the page's origin. */
+  /**
+   * Origins that may receive the token, with their scheme
+   * (`'https://api.example.com'`; `create()` throws `ERR_BAD_OPTION_VALUE`
+   * for anything else). Default: `baseURL`'s origin and the page's origin.
+   */
   origins?: string[]
   /** Share tokens between tabs. Default true. */
   crossTab?: boolean
@@ -177,6 +188,8 @@ export type ErrorCode =
   | 'ECONNABORTED'
   | 'ERR_CANCELED'
   | 'ERR_AUTH_EXPIRED'
+  | 'ERR_BAD_OPTION_VALUE'
+  | 'ERR_DESTROYED'
   | (string & {})
 
 /** The error of every rejected request. */

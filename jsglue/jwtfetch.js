@@ -92,9 +92,14 @@ function toError(e, config) {
     return new JwtFetchError('jwtfetch: request timed out', 'ECONNABORTED', config, undefined, e)
   }
   if (e instanceof TypeError) {
-    return new JwtFetchError('jwtfetch: network error', 'ERR_NETWORK', config, undefined, e)
+    // The browser's own text is "Failed to fetch"; ours says more (a
+    // redirect that was not followed).
+    const message = String(e.message).startsWith('jwtfetch: ') ? e.message : 'jwtfetch: network error'
+    return new JwtFetchError(message, 'ERR_NETWORK', config, undefined, e)
   }
-  return new JwtFetchError(String(e?.message ?? e), 'ERR_UNKNOWN', config, undefined, e)
+  // Whatever else was thrown came from outside (an abort reason, say): its
+  // text is not copied into the message.
+  return new JwtFetchError('jwtfetch: request failed', 'ERR_UNKNOWN', config, undefined, e)
 }
 
 // The wasm's synchronous functions return an Error instead of throwing (a Go
@@ -123,13 +128,36 @@ function absolute(url) {
   return new URL(url, globalThis.location?.href).href
 }
 
+// checkOrigins returns auth.origins as origins, throwing at create() for an
+// entry that is not an absolute http(s) URL: '127.0.0.1:8080' would
+// otherwise resolve against the page and silently mean the page's origin.
+function checkOrigins(origins) {
+  if (origins === undefined || origins === null) return undefined
+  if (!Array.isArray(origins)) {
+    throw new JwtFetchError('jwtfetch: auth.origins must be an array of origins', 'ERR_BAD_OPTION_VALUE')
+  }
+  return origins.map((o) => {
+    let origin
+    try {
+      const u = new URL(o)
+      if (u.protocol === 'http:' || u.protocol === 'https:') origin = u.origin
+    } catch {}
+    if (origin) return origin
+    const hint = /^[\w.-]+(:\d+)?$/.test(String(o)) ? `, like 'http://${o}'` : ''
+    throw new JwtFetchError(
+      `jwtfetch: auth.origins: '${o}' is not an http or https origin; write it with its scheme${hint}`,
+      'ERR_BAD_OPTION_VALUE',
+    )
+  })
+}
+
 // The config the wasm needs, from create()'s config. Defaults as in API.md.
-function wasmConfig(config, dispatch) {
+function wasmConfig(config, origins, dispatch) {
   const auth = config.auth ?? {}
   const base = config.baseURL ? absolute(config.baseURL) : globalThis.location?.href
-  const origins = auth.origins ?? [originOf(base), pageOrigin()].filter(Boolean)
+  origins ??= [originOf(base), pageOrigin()].filter(Boolean)
   return {
-    origins: [...new Set(origins.map((o) => originOf(o, base) ?? o))],
+    origins: [...new Set(origins)],
     refreshURL: auth.refreshURL ? absolute(resolveURL(auth.refreshURL, config.baseURL)) : undefined,
     refreshStyle: auth.refreshStyle,
     clientId: auth.clientId,
@@ -277,6 +305,7 @@ export function create(config = {}) {
   let destroyed = false
   let ns = null
   const auth = config.auth ?? {}
+  const origins = checkOrigins(auth.origins)
 
   const dispatchEvent = (name) => {
     if (name === 'expired' && typeof auth.onExpired === 'function') {
@@ -298,19 +327,28 @@ export function create(config = {}) {
   const ready = load(config.wasmURL ? { wasmURL: config.wasmURL } : undefined).then((n) => {
     if (destroyed) return
     ns = n
-    id = check(ns.newClient(wasmConfig(config, dispatchEvent)))
+    id = check(ns.newClient(wasmConfig(config, origins, dispatchEvent)))
   })
   ready.catch(() => {}) // reported to whoever awaits a request
 
-  const need = () => {
+  const alive = () => {
     if (destroyed) throw new JwtFetchError('jwtfetch: instance destroyed', 'ERR_DESTROYED')
+  }
+  const need = () => {
+    alive()
     if (id === null) throw new JwtFetchError('jwtfetch: not ready yet; await instance.ready', 'ERR_NOT_READY')
     return id
   }
 
+  // whenReady runs fn now, or once the runtime is ready. A call queued
+  // before destroy() is dropped with the instance.
   const whenReady = (fn) => {
     if (id !== null || destroyed) return fn()
-    ready.then(fn).catch((e) => console.error(e))
+    ready
+      .then(() => {
+        if (!destroyed) fn()
+      })
+      .catch((e) => console.error(e))
   }
 
   const defaults = {
@@ -426,24 +464,30 @@ export function create(config = {}) {
       // setTokens and clear work before the runtime is ready too: they
       // are applied as soon as it is, before any waiting request goes out.
       setTokens({ accessToken, refreshToken, expiresIn } = {}) {
+        alive()
         whenReady(() => check(ns.setTokens(need(), accessToken, refreshToken, expiresIn)))
       },
       clear() {
+        alive()
         whenReady(() => check(ns.clear(need())))
       },
       accessToken() {
-        return id === null || destroyed ? null : check(ns.accessToken(id))
+        alive()
+        return id === null ? null : check(ns.accessToken(id))
       },
       isAuthenticated() {
-        return id !== null && !destroyed && check(ns.isAuthenticated(id))
+        alive()
+        return id !== null && check(ns.isAuthenticated(id))
       },
       async refresh() {
         await ready
-        return ns.refresh(need()).catch((e) => {
+        const i = need()
+        return ns.refresh(i).catch((e) => {
           throw toError(e)
         })
       },
       on(event, cb) {
+        alive()
         const set = listeners[event]
         if (!set) throw new TypeError(`jwtfetch: unknown event ${event}`)
         set.add(cb)

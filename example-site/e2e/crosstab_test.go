@@ -22,10 +22,16 @@ const tabInstance = `{ baseURL: location.origin, auth: { refreshURL: '/auth/refr
 // logs in through the first one.
 func openTabs(t *testing.T, s *site, n int) []*tab {
 	t.Helper()
+	return openTabsWith(t, s, n, tabInstance)
+}
+
+// openTabsWith is openTabs with another create() config.
+func openTabsWith(t *testing.T, s *site, n int, config string) []*tab {
+	t.Helper()
 	tabs := make([]*tab, n)
 	for i := range tabs {
 		tabs[i] = newTab(t)
-		tabs[i].openInstance(s, tabInstance)
+		tabs[i].openInstance(s, config)
 	}
 	tabs[0].login()
 	for i, tb := range tabs[1:] {

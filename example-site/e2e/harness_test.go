@@ -130,12 +130,15 @@ const blankPage = `<!doctype html><meta charset="utf-8"><title>blank</title><bod
 // of the demo API. /blank.html is always there.
 func newSiteWith(t *testing.T, accessTTL time.Duration, extra map[string]http.Handler) *site {
 	t.Helper()
-	s := authserver.New(authserver.Config{
-		AccessTTL: accessTTL,
-		Debug:     true,
-		JSGlueDir: jsglueDir,
-		WebDir:    webDir,
-	})
+	return newSiteFrom(t, authserver.Config{AccessTTL: accessTTL}, extra)
+}
+
+// newSiteFrom is newSiteWith for a server configured by cfg (its Debug,
+// JSGlueDir and WebDir are set here).
+func newSiteFrom(t *testing.T, cfg authserver.Config, extra map[string]http.Handler) *site {
+	t.Helper()
+	cfg.Debug, cfg.JSGlueDir, cfg.WebDir = true, jsglueDir, webDir
+	s := authserver.New(cfg)
 	mux := http.NewServeMux()
 	mux.Handle("/", s)
 	mux.HandleFunc("GET /blank.html", func(w http.ResponseWriter, _ *http.Request) {

@@ -11,12 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Scenario 3: the refresh is refused (400, 401): every waiting request
+// Scenario 3: the refresh is refused (400, 401, 403): every waiting request
 // rejects promptly with ERR_AUTH_EXPIRED, onExpired fires once, storage is
 // cleared, and the refresh request itself is never intercepted or
 // refreshed.
 func TestScenarioRefusedRefreshEndsTheSessionOnce(t *testing.T) {
-	for _, status := range []int{400, 401} {
+	for _, status := range []int{400, 401, 403} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			ss := newScenarioSite(t, time.Minute)
 			tb := newTab(t)

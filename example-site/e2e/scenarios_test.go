@@ -28,7 +28,9 @@ import (
 //	               included: the body's hash and the Authorization header
 //	/slow-me?ms=N  /api/me answered after N ms (a 401 that arrives late)
 //	/flaky-refresh a refresh endpoint whose failure mode the test sets
-//	/redirect?to=U a 307 to U
+//	/redirect?to=U a 307 to U (or ?code=N, a 30N)
+//	/trace         answers the SHA-256 of the X-Trace and Authorization
+//	               headers it received
 type scenarioSite struct {
 	*site
 	mu       sync.Mutex
@@ -50,9 +52,8 @@ func newScenarioSite(t *testing.T, accessTTL time.Duration) *scenarioSite {
 		"/record":        http.HandlerFunc(ss.record),
 		"/slow-me":       http.HandlerFunc(ss.slowMe),
 		"/flaky-refresh": http.HandlerFunc(ss.flakyRefresh),
-		"/redirect": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusTemporaryRedirect)
-		}),
+		"/redirect":      http.HandlerFunc(redirect),
+		"/trace":         http.HandlerFunc(trace),
 	})
 	return ss
 }
@@ -197,4 +198,31 @@ func requireNoExceptions(t *testing.T, tb *tab) {
 	t.Helper()
 	_, thrown := tb.logs()
 	require.Empty(t, thrown, "uncaught exceptions in the page")
+}
+
+// redirect answers /redirect?to=U[&code=N] with a redirect to U, 307 unless
+// N says another.
+func redirect(w http.ResponseWriter, r *http.Request) {
+	code, err := strconv.Atoi(r.URL.Query().Get("code"))
+	if err != nil || code < 300 || code > 399 {
+		code = http.StatusTemporaryRedirect
+	}
+	http.Redirect(w, r, r.URL.Query().Get("to"), code)
+}
+
+// trace answers the SHA-256 of the token headers it received ("" for a
+// missing header), so a test can tell which token arrived without the
+// token itself going anywhere.
+func trace(w http.ResponseWriter, r *http.Request) {
+	hash := func(v string) string {
+		if v == "" {
+			return ""
+		}
+		return sha(v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{
+		"xtrace": hash(r.Header.Get("X-Trace")),
+		"auth":   hash(r.Header.Get("Authorization")),
+	})
 }

@@ -58,7 +58,7 @@ func TestAwait(t *testing.T) {
 	var je *JSError
 	require.ErrorAs(t, err, &je)
 	assert.True(t, je.Value.Equal(boom), "the original rejection value is kept")
-	assert.Equal(t, "jwtfetch: Error: boom", err.Error())
+	assert.Equal(t, "jwtfetch: JavaScript Error", err.Error(), "the name, never the message")
 	assert.Equal(t, before, liveFuncs.Load(), "callbacks released once settled")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

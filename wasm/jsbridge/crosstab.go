@@ -7,7 +7,6 @@ import (
 	"errors"
 	"sync"
 	"syscall/js"
-	"time"
 
 	"github.com/jwtfetch/jwtfetch/wasm/session"
 )
@@ -102,6 +101,10 @@ type idbShared struct {
 
 	mu sync.Mutex
 	db js.Value
+	// wmu keeps writes in the order they were made: a transaction is
+	// created in call order, and IndexedDB runs overlapping readwrite
+	// transactions in the order they were created.
+	wmu sync.Mutex
 }
 
 const (
@@ -213,15 +216,19 @@ func (s *idbShared) Delete(ctx context.Context) error {
 }
 
 func (s *idbShared) write(ctx context.Context, op func(store js.Value)) error {
+	s.wmu.Lock()
 	db, err := s.open(ctx)
 	if err != nil {
+		s.wmu.Unlock()
 		return err
 	}
 	var tx js.Value
-	if err := catch(func() {
+	err = catch(func() {
 		tx = db.Call("transaction", idbStore, "readwrite")
 		op(tx.Call("objectStore", idbStore))
-	}); err != nil {
+	})
+	s.wmu.Unlock()
+	if err != nil {
 		return err
 	}
 	return wait(ctx, tx, "complete", "error")
@@ -270,8 +277,8 @@ func (s *tabStore) siblings() []*tabStore {
 }
 
 // tabStore wraps the localStorage store of a cross-tab client: what it
-// writes reaches the page's other instances with the same key, and a logout
-// also removes the shared IndexedDB copy.
+// writes reaches the page's other instances with the same key. (The shared
+// IndexedDB copy is the session's to write and delete: see session.Shared.)
 //
 // It holds its client's Sync as a func, not the client: a Store is kept in
 // an interface, and the linker keeps the String methods of every type
@@ -279,9 +286,8 @@ func (s *tabStore) siblings() []*tabStore {
 // time's formatting code (tens of KB of wasm).
 type tabStore struct {
 	session.Store
-	key    string
-	shared *idbShared
-	sync   func(raw string)
+	key  string
+	sync func(raw string)
 }
 
 func (s *tabStore) Save(v string) error {
@@ -293,15 +299,6 @@ func (s *tabStore) Save(v string) error {
 func (s *tabStore) Clear() error {
 	err := s.Store.Clear()
 	s.tell("")
-	if s.shared != nil {
-		go func() {
-			ctx, cancel := session.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := s.shared.Delete(ctx); err != nil {
-				warn("jwtfetch: cannot remove the shared session: " + err.Error())
-			}
-		}()
-	}
 	return err
 }
 

@@ -176,9 +176,14 @@ func (c *client) fetch(input, init, opts js.Value) js.Value {
 		return Rejected(err)
 	}
 	var opt session.Options
-	if opts.Type() == js.TypeObject {
-		opt.SkipAuth = opts.Get("skipAuth").Truthy()
-		opt.SkipRefresh = opts.Get("skipRefresh").Truthy()
+	var withSignal bool
+	err = catch(func() {
+		opt.SkipAuth = get(opts, "skipAuth").Truthy()
+		opt.SkipRefresh = get(opts, "skipRefresh").Truthy()
+		withSignal = get(init, "signal").Truthy() || input.InstanceOf(jsRequest)
+	})
+	if err != nil {
+		return Rejected(pass(err))
 	}
 	// Only a caller's signal can abort: one in init, or the Request's own
 	// when input is a Request. Without one, no listener is needed.
@@ -189,13 +194,12 @@ func (c *client) fetch(input, init, opts js.Value) js.Value {
 		}
 		return resp.(*Response).Value, nil
 	}
-	abortable := (init.Type() == js.TypeObject && init.Get("signal").Truthy()) || input.InstanceOf(jsRequest)
-	if !abortable {
+	if !withSignal {
 		return NewPromise(func() (any, error) { return do(context.Background()) })
 	}
 	signal := req.Signal()
 	if signal.Get("aborted").Bool() {
-		return Rejected(&JSError{Value: signal.Get("reason")})
+		return Rejected(&passError{Value: signal.Get("reason")})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	onAbort := newFunc(func(js.Value, []js.Value) any {
@@ -211,7 +215,7 @@ func (c *client) fetch(input, init, opts js.Value) js.Value {
 		}()
 		v, err := do(ctx)
 		if err != nil && signal.Get("aborted").Bool() {
-			return nil, &JSError{Value: signal.Get("reason")}
+			return nil, &passError{Value: signal.Get("reason")}
 		}
 		return v, err
 	})
@@ -241,6 +245,7 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	}
 	c := &client{}
 	f := &Fetcher{Fetch: fetch, Credentials: optString(cfg.Get("credentials"))}
+	_ = catch(func() { f.Page = session.Origin(global.Get("location").Get("origin").String()) })
 	sc := session.Config{
 		Header: optString(cfg.Get("header")),
 		Scheme: "Bearer",
@@ -259,6 +264,9 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	}
 	var err error
 	if sc.Origins, err = stringList(cfg.Get("origins"), "origins"); err != nil {
+		return nil, err
+	}
+	if err := session.CheckOrigins(sc.Origins); err != nil {
 		return nil, err
 	}
 	if on := cfg.Get("refreshOn"); !on.IsUndefined() && !on.IsNull() {
@@ -287,10 +295,10 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	crossTab := cfg.Get("crossTab")
 	if local && (crossTab.Type() != js.TypeBoolean || crossTab.Bool()) {
 		sc.Locker = newWebLock(lockName(key))
-		c.tabs = &tabStore{Store: sc.Store, key: key, shared: newIDBShared(key)}
-		if c.tabs.shared != nil {
-			sc.Shared = c.tabs.shared
+		if shared := newIDBShared(key); shared != nil {
+			sc.Shared = shared
 		}
+		c.tabs = &tabStore{Store: sc.Store, key: key}
 		sc.Store = c.tabs
 	}
 	if fn := cfg.Get("refresh"); fn.Type() == js.TypeFunction {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"syscall/js"
 
@@ -13,12 +14,27 @@ import (
 )
 
 var (
-	global    = js.Global()
-	jsPromise = global.Get("Promise")
-	jsError   = global.Get("Error")
-	jsConsole = global.Get("console")
-	jsRequest = global.Get("Request")
+	global      = js.Global()
+	jsPromise   = global.Get("Promise")
+	jsError     = global.Get("Error")
+	jsTypeError = global.Get("TypeError")
+	jsConsole   = global.Get("console")
+	jsRequest   = global.Get("Request")
+	jsReflect   = global.Get("Reflect")
 )
+
+// get reads v[name] for an object the app made (a refresh result, a thrown
+// value, a RequestInit). It goes through Reflect.get as a call: Value.Get
+// does not catch an exception a getter throws, which then unwinds through
+// the Go stack and stops the goroutine for good, while an exception in a
+// call becomes a panic that catch turns into an error. Call it inside
+// catch; a value that is not an object reads as undefined.
+func get(v js.Value, name string) js.Value {
+	if t := v.Type(); t != js.TypeObject && t != js.TypeFunction {
+		return js.Undefined()
+	}
+	return jsReflect.Call("get", v, name)
+}
 
 // liveFuncs counts the js.Func values made by newFunc and not yet released,
 // so a soak test can check that none leak.
@@ -43,21 +59,66 @@ func arg(args []js.Value, i int) js.Value {
 }
 
 // JSError is a value a JavaScript call threw or a promise rejected with.
-// Handing it back to JavaScript gives the original value, so the caller sees
-// the browser's own TypeError or AbortError.
+// Its text came from outside (a storage object's exception, the app's
+// refresh function) and may quote a token, so Error and Describe name only
+// a standard error name, never the message.
 type JSError struct {
 	Value js.Value
 }
 
 func (e *JSError) Error() string {
-	v := e.Value
-	if v.Type() == js.TypeObject {
-		name, msg := v.Get("name"), v.Get("message")
-		if name.Type() == js.TypeString && msg.Type() == js.TypeString {
-			return "jwtfetch: " + name.String() + ": " + msg.String()
-		}
+	if name := e.Describe(); name != "" {
+		return "jwtfetch: JavaScript " + name
 	}
-	return "jwtfetch: JavaScript error"
+	return "jwtfetch: JavaScript exception"
+}
+
+// Describe returns the value's name when it is one of the standard error
+// names (TypeError, QuotaExceededError, ...), else "". It implements the
+// interface session's warnings use to say why without quoting.
+func (e *JSError) Describe() string { return errorName(e.Value) }
+
+// standardNames lists the error names of ECMAScript and of the DOMException
+// table, each between bars.
+const standardNames = "|Error|TypeError|RangeError|SyntaxError|ReferenceError|EvalError|URIError|AggregateError" +
+	"|DOMException|QuotaExceededError|SecurityError|InvalidStateError|NotFoundError|NotAllowedError" +
+	"|NotSupportedError|AbortError|TimeoutError|DataError|DataCloneError|UnknownError|VersionError" +
+	"|ConstraintError|TransactionInactiveError|ReadOnlyError|InvalidAccessError|OperationError" +
+	"|NetworkError|EncodingError|NotReadableError|InvalidCharacterError|"
+
+// errorName returns v's name if it is a standard error name, else "". A
+// throwing name getter counts as no name.
+func errorName(v js.Value) string {
+	name := ""
+	_ = catch(func() {
+		if n := get(v, "name"); n.Type() == js.TypeString && strings.Contains(standardNames, "|"+n.String()+"|") {
+			name = n.String()
+		}
+	})
+	return name
+}
+
+// passError is the outcome of the app's own request that JavaScript gets
+// back as it is, as fetch itself would reject: the browser's TypeError or
+// AbortError, or the reason the caller's signal was aborted with. No other
+// JavaScript value ever goes back unchanged (ToJSError).
+type passError struct {
+	Value js.Value
+}
+
+func (e *passError) Error() string {
+	if name := errorName(e.Value); name != "" {
+		return "jwtfetch: request failed: " + name
+	}
+	return "jwtfetch: request failed"
+}
+
+// pass marks err, when it is a JavaScript value, as the request's own.
+func pass(err error) error {
+	if je, ok := err.(*JSError); ok {
+		return &passError{Value: je.Value}
+	}
+	return err
 }
 
 // catch runs fn and turns a panic (a JavaScript exception surfaces as a
@@ -154,13 +215,13 @@ func Rejected(err error) js.Value {
 	return jsPromise.Call("reject", ToJSError(err))
 }
 
-// ToJSError converts err for JavaScript: a JSError gives back its original
-// value; anything else becomes an Error named JwtFetchError with a code
-// property (the axios-style codes of session.Error).
+// ToJSError converts err for JavaScript: a passError gives back its
+// original value; anything else becomes an Error named JwtFetchError with a
+// code property (the axios-style codes of session.Error) and err's message,
+// which never holds text from outside.
 func ToJSError(err error) js.Value {
-	var je *JSError
-	if errors.As(err, &je) {
-		return je.Value
+	if pe, ok := err.(*passError); ok {
+		return pe.Value
 	}
 	code := session.CodeOf(err)
 	status := 0

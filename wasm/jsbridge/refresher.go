@@ -21,7 +21,9 @@ type FuncRefresher struct {
 	Fn js.Value
 }
 
-// Refresh implements session.Refresher.
+// Refresh implements session.Refresher. Nothing the function returns or
+// throws can crash the runtime (a throwing getter included), and none of
+// its text reaches a message.
 func (r FuncRefresher) Refresh(ctx context.Context, refreshToken string) (session.Grant, error) {
 	var p js.Value
 	err := catch(func() { p = r.Fn.Invoke(refreshToken) })
@@ -35,50 +37,84 @@ func (r FuncRefresher) Refresh(ctx context.Context, refreshToken string) (sessio
 		return session.Grant{}, funcError(err)
 	}
 	if p.Type() != js.TypeObject {
-		return session.Grant{}, &session.Error{Code: session.CodeAuthExpired, Message: "refresh function returned no tokens"}
+		return session.Grant{}, &session.Error{Code: session.CodeAuthExpired, Message: "refresh refused: the refresh function returned no tokens; the session is over"}
 	}
-	access := firstString(p, "accessToken", "access", "access_token", "token")
-	if access == "" {
-		return session.Grant{}, &session.Error{Code: session.CodeBadResponse, Message: "refresh function returned no access token"}
+	var g session.Grant
+	if err := catch(func() { g = readGrant(p) }); err != nil {
+		return session.Grant{}, &session.Error{Code: session.CodeBadResponse, Message: "refresh failed: the refresh function's result cannot be read" + describe(err)}
 	}
-	refresh := firstString(p, "refreshToken", "refresh", "refresh_token")
-	expiresIn := 0.0
+	if g.Access == "" {
+		return session.Grant{}, &session.Error{Code: session.CodeBadResponse, Message: "refresh failed: the refresh function returned no access token"}
+	}
+	return g, nil
+}
+
+// readGrant reads { accessToken, refreshToken?, expiresIn? } (or the
+// server-style names) from the refresh function's result.
+func readGrant(p js.Value) session.Grant {
+	g := session.Grant{
+		Access:  firstString(p, "accessToken", "access", "access_token", "token"),
+		Refresh: firstString(p, "refreshToken", "refresh", "refresh_token"),
+	}
 	for _, name := range []string{"expiresIn", "expires_in"} {
-		if v := p.Get(name); v.Type() == js.TypeNumber {
-			expiresIn = v.Float()
+		if v := get(p, name); v.Type() == js.TypeNumber {
+			g.ExpiresIn = v.Float()
 			break
 		}
 	}
-	return session.Grant{Access: access, Refresh: refresh, ExpiresIn: expiresIn}, nil
+	return g
 }
 
 func firstString(v js.Value, names ...string) string {
 	for _, n := range names {
-		if s := v.Get(n); s.Type() == js.TypeString && s.String() != "" {
+		if s := get(v, n); s.Type() == js.TypeString && s.String() != "" {
 			return s.String()
 		}
 	}
 	return ""
 }
 
-// funcError classifies a rejection of the refresh function. Its message is
-// not copied: it may quote a token.
-func funcError(err error) error {
-	var je *JSError
-	if errors.As(err, &je) && je.Value.Type() == js.TypeObject {
-		v := je.Value
-		if c := v.Get("code"); c.Type() == js.TypeString && c.String() == session.CodeAuthExpired {
-			return &session.Error{Code: session.CodeAuthExpired, Message: "refresh refused by the refresh function"}
-		}
-		status := v.Get("status")
-		if status.Type() != js.TypeNumber {
-			if resp := v.Get("response"); resp.Type() == js.TypeObject {
-				status = resp.Get("status")
-			}
-		}
-		if status.Type() == js.TypeNumber && status.Int() >= 400 {
-			return session.StatusError(status.Int())
+// describe is " (TypeError)" for an error that is a standard JavaScript
+// error, else "".
+func describe(err error) string {
+	if je, ok := err.(*JSError); ok {
+		if name := je.Describe(); name != "" {
+			return " (" + name + ")"
 		}
 	}
-	return &session.Error{Code: session.CodeNetwork, Message: "refresh function failed", Err: err}
+	return ""
+}
+
+// funcError classifies a rejection of the refresh function: a code of
+// ERR_AUTH_EXPIRED or a status (or response.status, as axios errors have)
+// that is a refusal ends the session. Its text is never copied: it may
+// quote the refresh token.
+func funcError(err error) error {
+	var je *JSError
+	if errors.As(err, &je) {
+		var refused bool
+		status := 0
+		_ = catch(func() {
+			v := je.Value
+			if c := get(v, "code"); c.Type() == js.TypeString && c.String() == session.CodeAuthExpired {
+				refused = true
+				return
+			}
+			st := get(v, "status")
+			if st.Type() != js.TypeNumber {
+				st = get(get(v, "response"), "status")
+			}
+			if st.Type() == js.TypeNumber {
+				status = st.Int()
+			}
+		})
+		if refused {
+			return &session.Error{Code: session.CodeAuthExpired, Message: "refresh refused by the refresh function; the session is over"}
+		}
+		if status >= 400 {
+			return session.StatusError("the refresh function", status)
+		}
+	}
+	return &session.Error{Code: session.CodeNetwork, Err: err, Message: "refresh failed: the refresh function threw" + describe(err) +
+		"; its text is not shown, as it may quote a token (log it inside the function to see it)"}
 }

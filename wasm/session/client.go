@@ -112,15 +112,22 @@ type Locker interface {
 // Shared holds the latest refresh result for every tab, in the persisted
 // form (EncodeState), with the time it was stored in Unix milliseconds. It
 // must be read-your-writes consistent across tabs the moment Save returns
-// (IndexedDB is; localStorage is not: see DESIGN.md). Like Grant, it passes
-// no time.Time, to keep time's formatting code out of the wasm.
+// (IndexedDB is; localStorage is not: see DESIGN.md), and apply writes in
+// the order they were made. Like Grant, it passes no time.Time, to keep
+// time's formatting code out of the wasm.
 type Shared interface {
 	// Load returns the stored state and when it was stored; ok is false
 	// when nothing is stored.
 	Load(ctx context.Context) (state string, atMilli int64, ok bool, err error)
 	// Save stores state as obtained at atMilli.
 	Save(ctx context.Context, state string, atMilli int64) error
+	// Delete removes the stored state (the session ended).
+	Delete(ctx context.Context) error
 }
+
+// sharedWriteTimeout bounds a write to the Shared store. It runs after the
+// waiters have their answer, so it delays no request.
+const sharedWriteTimeout = 5 * time.Second
 
 // Client holds one session: the tokens, the refresh in flight and the
 // requests waiting for it. It is safe for concurrent use.
@@ -142,6 +149,9 @@ type Client struct {
 	// since is when tok was obtained here (login, refresh, sync); a shared
 	// refresh result is newer than tok when it was stored after since.
 	since time.Time
+	// firstLife is the access token lifetime first seen in this session;
+	// a refreshed token is never expected to live longer (see capLife).
+	firstLife time.Duration
 }
 
 // flight is a refresh in progress. done is closed once tok and err are set.
@@ -172,13 +182,14 @@ func New(cfg Config, doer Doer) *Client {
 	}
 	c := &Client{cfg: cfg, doer: doer, origins: newOriginSet(cfg.Origins)}
 	c.tok = c.load()
+	c.firstLife = c.tok.Lifetime
 	return c
 }
 
 func (c *Client) load() Tokens {
 	raw, err := c.cfg.Store.Load()
 	if err != nil {
-		c.warn("jwtfetch: cannot read the stored session; starting logged out")
+		c.warn("jwtfetch: cannot read the stored session" + because(err) + "; starting logged out")
 		return Tokens{}
 	}
 	if raw == "" {
@@ -186,7 +197,7 @@ func (c *Client) load() Tokens {
 	}
 	t, err := DecodeState(raw)
 	if err != nil {
-		c.warn(err.Error() + "; starting logged out")
+		c.warn(ErrState.Error() + "; starting logged out")
 		return Tokens{}
 	}
 	return t
@@ -325,22 +336,33 @@ type start struct {
 
 // run performs one refresh and wakes every waiter with its result. The new
 // tokens are stored before anyone is woken, so a rotated refresh token is
-// persisted before it can be needed again.
+// persisted before it can be needed again. One time budget, RefreshTimeout,
+// covers the wait for the cross-tab lock and the refresh request together.
 func (c *Client) run(f *flight, st start) {
-	t, err := c.obtain(st)
-	gen := st.gen
+	ctx, cancel := WithTimeout(context.Background(), c.cfg.RefreshTimeout)
+	defer cancel()
+	unlock := func() {}
+	t, fresh, err := c.obtain(ctx, st, &unlock)
+	defer unlock()
 	var events []Event
+	committed := false
 	c.mu.Lock()
 	switch {
-	case c.gen != gen:
-		// SetTokens or Clear ran meanwhile and wins over this result.
+	case c.gen != st.gen:
+		// SetTokens, Clear or another tab's tokens came meanwhile and win
+		// over this result, which is written nowhere.
 		t, err = c.tok, nil
 		if t.Access == "" {
 			err = errLoggedOut
 		}
 	case err == nil:
+		t = capLife(t, c.firstLife)
+		if c.firstLife == 0 {
+			c.firstLife = t.Lifetime
+		}
 		c.tok, c.bad, c.since = t, "", c.cfg.Now()
 		c.persistLocked()
+		committed = true
 		events = []Event{EventTokens, EventRefresh}
 	case refused(err):
 		events = c.endLocked()
@@ -351,29 +373,39 @@ func (c *Client) run(f *flight, st start) {
 	// Listeners hear of the change before the waiters go on.
 	c.emit(events)
 	close(f.done)
+	if committed && fresh {
+		// Still holding the cross-tab lock: the next tab to take it
+		// reads this rotation.
+		c.publish(st.gen, t)
+	}
 }
 
 // obtain gets the tokens for a refresh: under the cross-tab lock when there
-// is one, from another tab's fresh result when there is one, else from the
-// Refresher.
-func (c *Client) obtain(st start) (Tokens, error) {
+// is one (its release function is left in *unlock), from another tab's
+// fresh result when there is one, else from the Refresher. fresh reports
+// that the tokens come from the Refresher, so other tabs must be told.
+func (c *Client) obtain(ctx context.Context, st start, unlock *func()) (t Tokens, fresh bool, err error) {
 	if c.cfg.Locker == nil {
-		return c.refreshWith(st.refresh)
+		// No lock, no sharing: each tab refreshes on its own.
+		t, err = c.refreshWith(ctx, st.refresh)
+		return t, false, err
 	}
-	ctx, cancel := WithTimeout(context.Background(), c.cfg.RefreshTimeout)
-	defer cancel()
-	unlock, err := c.cfg.Locker.Lock(ctx)
+	release, err := c.cfg.Locker.Lock(ctx)
 	if err != nil {
-		return Tokens{}, &Error{Code: CodeTimeout, Message: "timed out waiting for another tab's refresh", Err: err}
+		return Tokens{}, false, &Error{Code: CodeTimeout, Message: "timed out waiting for another tab's refresh", Err: err}
 	}
-	defer unlock()
+	*unlock = release
+	if ctx.Err() != nil {
+		// Granted as the budget ran out: too late to start a request.
+		return Tokens{}, false, &Error{Code: CodeTimeout, Message: "timed out waiting for another tab's refresh", Err: ctx.Err()}
+	}
 	c.mu.Lock()
 	moved := c.gen != st.gen
 	c.mu.Unlock()
 	if moved {
 		// Another tab's tokens arrived (or a logout) while we waited; run
 		// discards this result for them.
-		return Tokens{}, nil
+		return Tokens{}, false, nil
 	}
 	if c.cfg.Shared != nil {
 		raw, at, ok, err := c.cfg.Shared.Load(ctx)
@@ -383,38 +415,58 @@ func (c *Client) obtain(st start) (Tokens, error) {
 		}
 		switch {
 		case err != nil:
-			c.warn("jwtfetch: cannot read the shared session: " + err.Error())
+			c.warn("jwtfetch: cannot read the shared session" + because(err))
 		case ok && at > st.since.UnixMilli() && t.Access != "" && t.Access != st.access:
-			return t, nil // another tab refreshed: no request needed
+			return t, false, nil // another tab refreshed: no request needed
 		}
 	}
-	t, err := c.refreshWith(st.refresh)
-	if err == nil && c.cfg.Shared != nil {
-		// Published before the lock is released, so the next tab to take
-		// it sees this rotation.
-		if err := c.cfg.Shared.Save(ctx, EncodeState(t), c.cfg.Now().UnixMilli()); err != nil {
-			c.warn("jwtfetch: cannot share the refreshed session: " + err.Error())
-		}
+	t, err = c.refreshWith(ctx, st.refresh)
+	return t, err == nil && c.cfg.Shared != nil, err
+}
+
+// publish writes a refresh result to the Shared store for the other tabs,
+// unless the session has moved on (gen changed): then, and when it moves on
+// while the write runs, the shared copy is deleted, so that a logout during
+// a refresh leaves the refreshed tokens nowhere.
+func (c *Client) publish(gen uint64, t Tokens) {
+	ctx, cancel := WithTimeout(context.Background(), sharedWriteTimeout)
+	defer cancel()
+	if err := c.cfg.Shared.Save(ctx, EncodeState(t), c.cfg.Now().UnixMilli()); err != nil {
+		c.warn("jwtfetch: cannot share the refreshed session" + because(err))
 	}
-	return t, err
+	c.mu.Lock()
+	moved := c.gen != gen
+	c.mu.Unlock()
+	if moved {
+		c.deleteShared(ctx)
+	}
+}
+
+// deleteShared removes the Shared copy of the session, if there is one.
+func (c *Client) deleteShared(ctx context.Context) {
+	if c.cfg.Shared == nil {
+		return
+	}
+	if err := c.cfg.Shared.Delete(ctx); err != nil {
+		c.warn("jwtfetch: cannot remove the shared session" + because(err))
+	}
 }
 
 // refreshWith calls the Refresher and keeps the old refresh token when the
 // answer has none (no rotation).
-func (c *Client) refreshWith(refreshToken string) (Tokens, error) {
-	t, err := c.callRefresher(refreshToken)
+func (c *Client) refreshWith(ctx context.Context, refreshToken string) (Tokens, error) {
+	t, err := c.callRefresher(ctx, refreshToken)
 	if err == nil && t.Refresh == "" {
 		t.Refresh = refreshToken
 	}
 	return t, err
 }
 
-// callRefresher runs the Refresher bounded by RefreshTimeout. The bound holds
-// even for a Refresher that ignores its context (a user function that never
-// settles): the waiters are woken and the next request may try again.
-func (c *Client) callRefresher(refreshToken string) (Tokens, error) {
-	ctx, cancel := WithTimeout(context.Background(), c.cfg.RefreshTimeout)
-	defer cancel()
+// callRefresher runs the Refresher until ctx (the refresh's time budget)
+// ends. The bound holds even for a Refresher that ignores its context (a
+// user function that never settles): the waiters are woken and the next
+// request may try again.
+func (c *Client) callRefresher(ctx context.Context, refreshToken string) (Tokens, error) {
 	type result struct {
 		t   Tokens
 		err error
@@ -422,7 +474,7 @@ func (c *Client) callRefresher(refreshToken string) (Tokens, error) {
 	ch := make(chan result, 1)
 	go func() {
 		g, err := c.cfg.Refresher.Refresh(ctx, refreshToken)
-		ch <- result{NewTokens(g.Access, g.Refresh, g.ExpiresIn, c.cfg.Now()), err}
+		ch <- result{grantTokens(g, c.cfg.Now()), err}
 	}()
 	select {
 	case r := <-ch:
@@ -443,15 +495,24 @@ func (c *Client) endLocked() []Event {
 	return []Event{EventTokens, EventExpired}
 }
 
+// persistLocked writes the session to the Store; a session that ended is
+// also removed from the Shared store. c.mu must be held.
 func (c *Client) persistLocked() {
 	var err error
 	if c.tok.Valid() {
 		err = c.cfg.Store.Save(EncodeState(c.tok))
 	} else {
 		err = c.cfg.Store.Clear()
+		if c.cfg.Shared != nil {
+			go func() {
+				ctx, cancel := WithTimeout(context.Background(), sharedWriteTimeout)
+				defer cancel()
+				c.deleteShared(ctx)
+			}()
+		}
 	}
 	if err != nil {
-		c.warn("jwtfetch: cannot store the session: " + err.Error())
+		c.warn("jwtfetch: cannot store the session" + because(err))
 	}
 }
 
@@ -462,6 +523,7 @@ func (c *Client) SetTokens(access, refresh string, expiresIn float64) {
 	c.mu.Lock()
 	now := c.cfg.Now()
 	c.tok, c.bad, c.since = NewTokens(access, refresh, expiresIn, now), "", now
+	c.firstLife = c.tok.Lifetime
 	c.gen++
 	c.persistLocked()
 	c.mu.Unlock()
@@ -488,7 +550,7 @@ func (c *Client) Sync(raw string) {
 	if raw != "" {
 		var err error
 		if t, err = DecodeState(raw); err != nil {
-			c.warn(err.Error() + "; ignoring the change made elsewhere")
+			c.warn(ErrState.Error() + "; ignoring the change made elsewhere")
 			return
 		}
 	}
@@ -498,6 +560,7 @@ func (c *Client) Sync(raw string) {
 		return
 	}
 	c.tok, c.bad, c.since = t, "", c.cfg.Now()
+	c.firstLife = t.Lifetime
 	c.gen++
 	c.mu.Unlock()
 	c.emit([]Event{EventTokens})

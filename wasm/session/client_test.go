@@ -199,7 +199,7 @@ func TestRetryIsNotRefreshedAgain(t *testing.T) {
 func TestRefusedRefreshEndsSession(t *testing.T) {
 	h := newHarness(t, nil)
 	h.api.revoke(h.login())
-	h.ref.fail(StatusError(401))
+	h.ref.fail(StatusError("POST /refresh", 401))
 	gate := h.ref.hold()
 	const n = 10
 	errs := make(chan error, n)
@@ -232,7 +232,7 @@ func TestFailedRefreshLeavesNothingStuck(t *testing.T) {
 		err  error
 		code string
 	}{
-		{"server error", StatusError(503), CodeBadResponse},
+		{"server error", StatusError("POST /refresh", 503), CodeBadResponse},
 		{"network", &Error{Code: CodeNetwork, Message: "refresh failed: network error"}, CodeNetwork},
 		{"garbage", &Error{Code: CodeBadResponse, Message: "refresh response is not a JSON object"}, CodeBadResponse},
 	}

@@ -53,6 +53,13 @@ func (s *fakeShared) Save(_ context.Context, t string, at int64) error {
 	return nil
 }
 
+func (s *fakeShared) Delete(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.t, s.at, s.ok = "", 0, false
+	return nil
+}
+
 // rotatingServer is a Refresher that behaves like a server with single-use
 // refresh tokens and reuse detection: presenting a used one fails (401) and
 // is counted.
@@ -72,7 +79,7 @@ func (s *rotatingServer) Refresh(_ context.Context, refreshToken string) (Grant,
 	defer s.mu.Unlock()
 	if !s.valid[refreshToken] {
 		s.reuse.Add(1)
-		return Grant{}, StatusError(401)
+		return Grant{}, StatusError("POST /refresh", 401)
 	}
 	delete(s.valid, refreshToken)
 	s.n++

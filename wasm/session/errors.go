@@ -23,6 +23,9 @@ const (
 	CodeTimeout = "ECONNABORTED"
 	// CodeCanceled means the caller cancelled (AbortSignal).
 	CodeCanceled = "ERR_CANCELED"
+	// CodeBadOption means a configuration value cannot be used (axios's
+	// ERR_BAD_OPTION_VALUE).
+	CodeBadOption = "ERR_BAD_OPTION_VALUE"
 )
 
 // Error is the error type of this package. Callers branch on Code; Message
@@ -68,15 +71,54 @@ func contextError(ctx context.Context, what string) error {
 	return &Error{Code: CodeCanceled, Message: what + " canceled", Err: err}
 }
 
-// StatusError is the error for a refresh response status that is not a
-// success: a 4xx other than 408 and 429 is a refusal (CodeAuthExpired),
-// anything else CodeBadResponse.
-func StatusError(status int) error {
+// Refusal reports whether a refresh answered with status means the refresh
+// token was refused, which ends the session: 400 (OAuth 2's invalid_grant),
+// 401 and 403. Any other status (404 or 405 from a wrong URL, 408, 429,
+// 5xx) is a failed refresh that keeps the session.
+func Refusal(status int) bool {
+	return status == 400 || status == 401 || status == 403
+}
+
+// StatusError is the error for a refresh answered with a status that is
+// not a success; what names who answered ("the refresh function", or the
+// method and URL of the refresh request). A refusal (see Refusal) is
+// CodeAuthExpired, anything else CodeBadResponse.
+func StatusError(what string, status int) error {
 	s := strconv.Itoa(status)
-	if status >= 400 && status < 500 && status != 408 && status != 429 {
-		return &Error{Code: CodeAuthExpired, Status: status, Message: "refresh refused: " + s}
+	if Refusal(status) {
+		return &Error{Code: CodeAuthExpired, Status: status, Message: "refresh refused: " + what + " answered " + s + "; the session is over"}
 	}
-	return &Error{Code: CodeBadResponse, Status: status, Message: "refresh failed: " + s}
+	hint := "; the session is kept"
+	if status < 500 && status != 408 && status != 429 {
+		hint = "; check refreshURL (the session is kept)"
+	}
+	return &Error{Code: CodeBadResponse, Status: status, Message: "refresh failed: " + what + " answered " + s + hint}
+}
+
+// because describes err for a warning, as " (reason)", or returns "" when
+// err carries no text known to be free of tokens. Text from outside (a
+// storage object's exception, a server's answer) never gets in: only this
+// package's own messages, what an error's Describe method says (the bridge
+// describes a JavaScript exception by its standard name only), and the
+// context errors.
+func because(err error) string {
+	var e *Error
+	var d interface{ Describe() string }
+	var why string
+	switch {
+	case errors.As(err, &e):
+		why = e.Message
+	case errors.As(err, &d):
+		why = d.Describe()
+	case errors.Is(err, context.DeadlineExceeded):
+		why = "timed out"
+	case errors.Is(err, context.Canceled):
+		why = "canceled"
+	}
+	if why == "" {
+		return ""
+	}
+	return " (" + why + ")"
 }
 
 // WithTimeout is context.WithTimeout for the wasm build. The standard one

@@ -286,9 +286,11 @@ func FuzzReadRefreshResponse(f *testing.F) {
 		msg := err.Error()
 		s := strconv.Itoa(status)
 		switch msg {
-		case "jwtfetch: refresh refused: " + s, "jwtfetch: refresh failed: " + s,
-			"jwtfetch: refresh response is not a JSON object",
-			"jwtfetch: refresh response has no access token":
+		case "jwtfetch: refresh refused: the refresh endpoint answered " + s + "; the session is over",
+			"jwtfetch: refresh failed: the refresh endpoint answered " + s + "; the session is kept",
+			"jwtfetch: refresh failed: the refresh endpoint answered " + s + "; check refreshURL (the session is kept)",
+			"jwtfetch: refresh failed: the refresh endpoint answered " + s + " with a body that is not a JSON object",
+			"jwtfetch: refresh failed: the refresh endpoint answered " + s + " without an access token":
 		default:
 			t.Fatalf("ReadRefreshResponse(%d, %q) error %q is not one of the fixed messages", status, body, msg)
 		}

@@ -67,3 +67,15 @@ func (s originSet) allows(rawURL string) bool {
 	o := Origin(rawURL)
 	return o != "" && s[o]
 }
+
+// CheckOrigins returns an error naming the first entry of origins that is
+// not an absolute http or https URL: "127.0.0.1:8080" without its scheme
+// would otherwise allow nothing, silently.
+func CheckOrigins(origins []string) error {
+	for _, o := range origins {
+		if Origin(o) == "" {
+			return &Error{Code: CodeBadOption, Message: "auth.origins: '" + o + "' is not an http or https origin; write it with its scheme, like 'https://api.example.com'"}
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,13 +24,32 @@ type Refresher interface {
 type Grant struct {
 	Access, Refresh string
 	ExpiresIn       float64
+	// ServerTime is the server's clock when it answered (the Date header
+	// of the refresh response) in Unix milliseconds; 0 when unknown. It
+	// places a JWT's exp on the local clock without trusting iat, which
+	// some servers do not set honestly.
+	ServerTime int64
 }
 
-// Poster sends one refresh request and returns the response status and body.
-// It returns an error only when there is no response (network failure or
-// ctx done).
+// Reply is the answer to a refresh request.
+type Reply struct {
+	Status int
+	Body   string
+	// Date is the response's Date header in Unix milliseconds, 0 when it
+	// is absent or cannot be read (cross-origin without
+	// Access-Control-Expose-Headers: Date).
+	Date int64
+	// Redirected reports that the endpoint answered with a redirect, which
+	// was not followed.
+	Redirected bool
+}
+
+// Poster sends one refresh request. It never follows a redirect (a POST
+// turned into a GET, or a refresh token re-sent elsewhere): it reports it
+// as Reply.Redirected. It returns an error only when there is no response
+// (network failure or ctx done).
 type Poster interface {
-	Post(ctx context.Context, url, contentType, body string) (status int, respBody string, err error)
+	Post(ctx context.Context, url, contentType, body string) (Reply, error)
 }
 
 // Refresh styles for HTTPRefresher.Style.
@@ -56,37 +76,50 @@ func (h *HTTPRefresher) Refresh(ctx context.Context, refreshToken string) (Grant
 			body += "&client_id=" + formEscape(h.ClientID)
 		}
 	}
-	status, respBody, err := h.Poster.Post(ctx, h.URL, contentType, body)
+	r, err := h.Poster.Post(ctx, h.URL, contentType, body)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Grant{}, contextError(ctx, "refresh")
 		}
 		return Grant{}, &Error{Code: CodeNetwork, Message: "refresh failed: network error", Err: err}
 	}
-	return ReadGrant(status, respBody)
+	what := "POST " + h.URL
+	if r.Redirected {
+		return Grant{}, &Error{Code: CodeBadResponse, Message: "refresh failed: " + what +
+			" answered with a redirect, which is not followed; set refreshURL to the final URL (a missing trailing slash?). The session is kept"}
+	}
+	g, err := readGrant(what, r.Status, r.Body)
+	g.ServerTime = r.Date
+	return g, err
 }
 
-// ReadGrant interprets a refresh endpoint's answer. A 4xx other than 408
-// and 429 is a refusal (CodeAuthExpired); other failures are
+// ReadGrant interprets a refresh endpoint's answer. 400, 401 and 403 are a
+// refusal (CodeAuthExpired, see Refusal); other failures are
 // CodeBadResponse. The body is read leniently: the access token from
 // access, access_token, accessToken or token; the rotated refresh token from
 // refresh, refresh_token or refreshToken (absent means keep the old one,
 // which the Client does); expires_in as a number or a string of digits.
 // Error messages never include the body, which may hold tokens.
 func ReadGrant(status int, body string) (Grant, error) {
+	return readGrant("the refresh endpoint", status, body)
+}
+
+// readGrant is ReadGrant with what naming the endpoint in messages.
+func readGrant(what string, status int, body string) (Grant, error) {
 	if status < 200 || status > 299 {
-		return Grant{}, StatusError(status)
+		return Grant{}, StatusError(what, status)
 	}
+	answered := "refresh failed: " + what + " answered " + strconv.Itoa(status)
 	m, err := parseObject(body)
 	if err != nil {
-		return Grant{}, &Error{Code: CodeBadResponse, Status: status, Message: "refresh response is not a JSON object"}
+		return Grant{}, &Error{Code: CodeBadResponse, Status: status, Message: answered + " with a body that is not a JSON object"}
 	}
 	g := Grant{
 		Access:  firstString(m, "access", "access_token", "accessToken", "token"),
 		Refresh: firstString(m, "refresh", "refresh_token", "refreshToken"),
 	}
 	if g.Access == "" {
-		return Grant{}, &Error{Code: CodeBadResponse, Status: status, Message: "refresh response has no access token"}
+		return Grant{}, &Error{Code: CodeBadResponse, Status: status, Message: answered + " without an access token"}
 	}
 	if v := m["expires_in"]; v.isNum {
 		g.ExpiresIn = v.num
@@ -102,7 +135,7 @@ func ReadRefreshResponse(status int, body string, now time.Time) (Tokens, error)
 	if err != nil {
 		return Tokens{}, err
 	}
-	return NewTokens(g.Access, g.Refresh, g.ExpiresIn, now), nil
+	return grantTokens(g, now), nil
 }
 
 func firstString(m map[string]jsonValue, names ...string) string {

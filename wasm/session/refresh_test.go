@@ -95,39 +95,40 @@ func TestReadRefreshResponseErrors(t *testing.T) {
 		wantStatus int
 		wantMsg    string
 	}{
-		{"400", 400, `{"error":"invalid_grant","refresh_token":"` + secretRefresh + `"}`, CodeAuthExpired, 400, "jwtfetch: refresh refused: 400"},
-		{"401", 401, tokenBody, CodeAuthExpired, 401, "jwtfetch: refresh refused: 401"},
-		{"403", 403, tokenBody, CodeAuthExpired, 403, "jwtfetch: refresh refused: 403"},
-		{"404", 404, "not found", CodeAuthExpired, 404, "jwtfetch: refresh refused: 404"},
-		{"409", 409, "", CodeAuthExpired, 409, "jwtfetch: refresh refused: 409"},
-		{"499", 499, "", CodeAuthExpired, 499, "jwtfetch: refresh refused: 499"},
-		{"408 is not a refusal", 408, tokenBody, CodeBadResponse, 408, "jwtfetch: refresh failed: 408"},
-		{"429 is not a refusal", 429, tokenBody, CodeBadResponse, 429, "jwtfetch: refresh failed: 429"},
-		{"500", 500, "<html>" + secretAccess + "</html>", CodeBadResponse, 500, "jwtfetch: refresh failed: 500"},
-		{"502", 502, tokenBody, CodeBadResponse, 502, "jwtfetch: refresh failed: 502"},
-		{"503", 503, "", CodeBadResponse, 503, "jwtfetch: refresh failed: 503"},
-		{"599", 599, "", CodeBadResponse, 599, "jwtfetch: refresh failed: 599"},
-		{"600", 600, tokenBody, CodeBadResponse, 600, "jwtfetch: refresh failed: 600"},
-		{"zero status (opaque response)", 0, tokenBody, CodeBadResponse, 0, "jwtfetch: refresh failed: 0"},
-		{"negative status", -1, tokenBody, CodeBadResponse, -1, "jwtfetch: refresh failed: -1"},
-		{"1xx", 101, tokenBody, CodeBadResponse, 101, "jwtfetch: refresh failed: 101"},
-		{"3xx redirect", 302, tokenBody, CodeBadResponse, 302, "jwtfetch: refresh failed: 302"},
-		{"304", 304, tokenBody, CodeBadResponse, 304, "jwtfetch: refresh failed: 304"},
-		{"empty body", 200, "", CodeBadResponse, 200, "jwtfetch: refresh response is not a JSON object"},
-		{"non-JSON body", 200, "access_token=" + secretAccess + "&refresh_token=" + secretRefresh, CodeBadResponse, 200, "jwtfetch: refresh response is not a JSON object"},
-		{"HTML body", 200, "<!doctype html><p>" + secretAccess, CodeBadResponse, 200, "jwtfetch: refresh response is not a JSON object"},
-		{"JSON string", 200, `"` + secretAccess + `"`, CodeBadResponse, 200, "jwtfetch: refresh response is not a JSON object"},
-		{"JSON array", 200, `[` + tokenBody + `]`, CodeBadResponse, 200, "jwtfetch: refresh response is not a JSON object"},
-		{"JSON null", 200, `null`, CodeBadResponse, 200, "jwtfetch: refresh response is not a JSON object"},
-		{"truncated JSON", 200, tokenBody[:len(tokenBody)-2], CodeBadResponse, 200, "jwtfetch: refresh response is not a JSON object"},
-		{"JSON with trailing garbage", 200, tokenBody + "x", CodeBadResponse, 200, "jwtfetch: refresh response is not a JSON object"},
-		{"empty object", 200, `{}`, CodeBadResponse, 200, "jwtfetch: refresh response has no access token"},
-		{"refresh token only", 200, `{"refresh_token":"` + secretRefresh + `"}`, CodeBadResponse, 200, "jwtfetch: refresh response has no access token"},
-		{"empty access token", 200, `{"access_token":"","refresh_token":"` + secretRefresh + `"}`, CodeBadResponse, 200, "jwtfetch: refresh response has no access token"},
-		{"numeric access token", 200, `{"access_token":12345}`, CodeBadResponse, 200, "jwtfetch: refresh response has no access token"},
-		{"nested access token", 200, `{"data":{"access_token":"` + secretAccess + `"}}`, CodeBadResponse, 200, "jwtfetch: refresh response has no access token"},
-		{"wrong field name", 200, `{"id_token":"` + secretAccess + `","refresh_token":"` + secretRefresh + `"}`, CodeBadResponse, 200, "jwtfetch: refresh response has no access token"},
-		{"oauth2 error with 200", 200, `{"error":"invalid_grant","error_description":"` + secretRefresh + ` was revoked"}`, CodeBadResponse, 200, "jwtfetch: refresh response has no access token"},
+		{"400", 400, `{"error":"invalid_grant","refresh_token":"` + secretRefresh + `"}`, CodeAuthExpired, 400, "jwtfetch: refresh refused: the refresh endpoint answered 400; the session is over"},
+		{"401", 401, tokenBody, CodeAuthExpired, 401, "jwtfetch: refresh refused: the refresh endpoint answered 401; the session is over"},
+		{"403", 403, tokenBody, CodeAuthExpired, 403, "jwtfetch: refresh refused: the refresh endpoint answered 403; the session is over"},
+		{"404 is a wrong URL, not a refusal", 404, "not found", CodeBadResponse, 404, "jwtfetch: refresh failed: the refresh endpoint answered 404; check refreshURL (the session is kept)"},
+		{"405 is a wrong URL, not a refusal", 405, "", CodeBadResponse, 405, "jwtfetch: refresh failed: the refresh endpoint answered 405; check refreshURL (the session is kept)"},
+		{"409", 409, "", CodeBadResponse, 409, "jwtfetch: refresh failed: the refresh endpoint answered 409; check refreshURL (the session is kept)"},
+		{"499", 499, "", CodeBadResponse, 499, "jwtfetch: refresh failed: the refresh endpoint answered 499; check refreshURL (the session is kept)"},
+		{"408 is not a refusal", 408, tokenBody, CodeBadResponse, 408, "jwtfetch: refresh failed: the refresh endpoint answered 408; the session is kept"},
+		{"429 is not a refusal", 429, tokenBody, CodeBadResponse, 429, "jwtfetch: refresh failed: the refresh endpoint answered 429; the session is kept"},
+		{"500", 500, "<html>" + secretAccess + "</html>", CodeBadResponse, 500, "jwtfetch: refresh failed: the refresh endpoint answered 500; the session is kept"},
+		{"502", 502, tokenBody, CodeBadResponse, 502, "jwtfetch: refresh failed: the refresh endpoint answered 502; the session is kept"},
+		{"503", 503, "", CodeBadResponse, 503, "jwtfetch: refresh failed: the refresh endpoint answered 503; the session is kept"},
+		{"599", 599, "", CodeBadResponse, 599, "jwtfetch: refresh failed: the refresh endpoint answered 599; the session is kept"},
+		{"600", 600, tokenBody, CodeBadResponse, 600, "jwtfetch: refresh failed: the refresh endpoint answered 600; the session is kept"},
+		{"zero status (opaque response)", 0, tokenBody, CodeBadResponse, 0, "jwtfetch: refresh failed: the refresh endpoint answered 0; check refreshURL (the session is kept)"},
+		{"negative status", -1, tokenBody, CodeBadResponse, -1, "jwtfetch: refresh failed: the refresh endpoint answered -1; check refreshURL (the session is kept)"},
+		{"1xx", 101, tokenBody, CodeBadResponse, 101, "jwtfetch: refresh failed: the refresh endpoint answered 101; check refreshURL (the session is kept)"},
+		{"3xx redirect", 302, tokenBody, CodeBadResponse, 302, "jwtfetch: refresh failed: the refresh endpoint answered 302; check refreshURL (the session is kept)"},
+		{"304", 304, tokenBody, CodeBadResponse, 304, "jwtfetch: refresh failed: the refresh endpoint answered 304; check refreshURL (the session is kept)"},
+		{"empty body", 200, "", CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 with a body that is not a JSON object"},
+		{"non-JSON body", 200, "access_token=" + secretAccess + "&refresh_token=" + secretRefresh, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 with a body that is not a JSON object"},
+		{"HTML body", 200, "<!doctype html><p>" + secretAccess, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 with a body that is not a JSON object"},
+		{"JSON string", 200, `"` + secretAccess + `"`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 with a body that is not a JSON object"},
+		{"JSON array", 200, `[` + tokenBody + `]`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 with a body that is not a JSON object"},
+		{"JSON null", 200, `null`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 with a body that is not a JSON object"},
+		{"truncated JSON", 200, tokenBody[:len(tokenBody)-2], CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 with a body that is not a JSON object"},
+		{"JSON with trailing garbage", 200, tokenBody + "x", CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 with a body that is not a JSON object"},
+		{"empty object", 200, `{}`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 without an access token"},
+		{"refresh token only", 200, `{"refresh_token":"` + secretRefresh + `"}`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 without an access token"},
+		{"empty access token", 200, `{"access_token":"","refresh_token":"` + secretRefresh + `"}`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 without an access token"},
+		{"numeric access token", 200, `{"access_token":12345}`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 without an access token"},
+		{"nested access token", 200, `{"data":{"access_token":"` + secretAccess + `"}}`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 without an access token"},
+		{"wrong field name", 200, `{"id_token":"` + secretAccess + `","refresh_token":"` + secretRefresh + `"}`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 without an access token"},
+		{"oauth2 error with 200", 200, `{"error":"invalid_grant","error_description":"` + secretRefresh + ` was revoked"}`, CodeBadResponse, 200, "jwtfetch: refresh failed: the refresh endpoint answered 200 without an access token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,23 +174,25 @@ type recordingPoster struct {
 	posts  []postCall
 	status int
 	body   string
+	date   int64
+	redir  bool
 	err    error
 	// wait, when set, blocks Post until ctx is done and returns ctx.Err().
 	wait bool
 }
 
-func (p *recordingPoster) Post(ctx context.Context, url, contentType, body string) (int, string, error) {
+func (p *recordingPoster) Post(ctx context.Context, url, contentType, body string) (Reply, error) {
 	p.mu.Lock()
 	p.posts = append(p.posts, postCall{url, contentType, body})
 	p.mu.Unlock()
 	if p.wait {
 		<-ctx.Done()
-		return 0, "", ctx.Err()
+		return Reply{}, ctx.Err()
 	}
 	if p.err != nil {
-		return 0, "", p.err
+		return Reply{}, p.err
 	}
-	return p.status, p.body, nil
+	return Reply{Status: p.status, Body: p.body, Date: p.date, Redirected: p.redir}, nil
 }
 
 func (p *recordingPoster) calls() []postCall {
@@ -371,16 +374,19 @@ func TestHTTPRefresherContextEndsWhileWaiting(t *testing.T) {
 
 func TestStatusError(t *testing.T) {
 	for status := 100; status < 600; status++ {
-		err := StatusError(status)
+		err := StatusError("POST https://api.test/refresh", status)
 		want := CodeBadResponse
-		if status >= 400 && status < 500 && status != 408 && status != 429 {
+		if status == 400 || status == 401 || status == 403 {
 			want = CodeAuthExpired
 		}
 		if got := CodeOf(err); got != want {
 			t.Errorf("CodeOf(StatusError(%d)) = %q; want %q", status, got, want)
 		}
-		if !strings.HasSuffix(err.Error(), ": "+strconv.Itoa(status)) {
-			t.Errorf("StatusError(%d) = %q; want the status at the end", status, err.Error())
+		if !strings.Contains(err.Error(), "POST https://api.test/refresh answered "+strconv.Itoa(status)+";") {
+			t.Errorf("StatusError(%d) = %q; want the request and the status", status, err.Error())
+		}
+		if Refusal(status) != (want == CodeAuthExpired) {
+			t.Errorf("Refusal(%d) = %v", status, Refusal(status))
 		}
 	}
 }

@@ -2,7 +2,6 @@ package session
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -206,7 +205,14 @@ type flakyStore struct {
 	loads, saves, clears          int
 }
 
-var errQuota = errors.New("QuotaExceededError")
+// errQuota is an error like the bridge's JavaScript exceptions: its text
+// came from outside and may quote a token; Describe gives only its name.
+var errQuota error = describedError{name: "QuotaExceededError", text: "quota exceeded storing " + secretRefresh}
+
+type describedError struct{ name, text string }
+
+func (e describedError) Error() string    { return e.text }
+func (e describedError) Describe() string { return e.name }
 
 func (s *flakyStore) Load() (string, error) {
 	s.loads++
@@ -292,7 +298,8 @@ func TestFallbackStoreFallsBackOnce(t *testing.T) {
 			tt.trigger(t, f)
 			require.True(t, f.Failed())
 			require.Len(t, warnings, 1, "Warn is called once")
-			assert.Contains(t, warnings[0], "QuotaExceededError", "the warning names the cause")
+			assert.Contains(t, warnings[0], "(QuotaExceededError)", "the warning names the cause")
+			assert.NotContains(t, warnings[0], secretRefresh, "but never its text")
 			assert.True(t, strings.HasPrefix(warnings[0], "jwtfetch: "), "warning %q", warnings[0])
 			v, err := f.Load()
 			require.NoError(t, err)

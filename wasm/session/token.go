@@ -101,6 +101,48 @@ func NewTokens(access, refresh string, expiresIn float64, now time.Time) Tokens 
 	return t
 }
 
+// grantTokens describes the tokens of a refresh answer received at now.
+// When the server's clock is known (g.ServerTime, from the answer's Date
+// header), a JWT is expected to expire when its exp is reached on that
+// clock: no later than now+(exp-ServerTime). That holds whatever the local
+// clock says and whatever iat says: some servers copy iat from an older
+// token, so exp-iat overstates the lifetime.
+func grantTokens(g Grant, now time.Time) Tokens {
+	t := NewTokens(g.Access, g.Refresh, g.ExpiresIn, now)
+	if g.ServerTime <= 0 {
+		return t
+	}
+	c, err := readClaims(g.Access)
+	if err != nil || !c.hasExp {
+		return t
+	}
+	leftMs := c.exp*1000 - g.ServerTime
+	if leftMs <= 0 {
+		return t // expired on arrival by the server's clock: leave it to the 401
+	}
+	left := seconds(float64(leftMs) / 1000)
+	_, hasIat := c.lifetime()
+	// Without iat or expires_in, NewTokens placed exp on the local clock,
+	// which the server's clock replaces; otherwise the shorter one wins.
+	serverRelative := hasIat || (g.ExpiresIn > 0 && finite(g.ExpiresIn))
+	if !serverRelative || left < t.Lifetime {
+		t.Lifetime, t.Expiry = left, now.Add(left)
+	}
+	return t
+}
+
+// capLife returns t with a lifetime no longer than limit (when limit is
+// known), its expiry moved earlier by what was cut. A session's tokens are
+// never expected to outlive the first one seen: when the server's clock
+// cannot be read, that is what catches an iat copied from an older token.
+func capLife(t Tokens, limit time.Duration) Tokens {
+	if limit > 0 && t.Lifetime > limit {
+		t.Expiry = t.Expiry.Add(limit - t.Lifetime)
+		t.Lifetime = limit
+	}
+	return t
+}
+
 // seconds converts a positive number of seconds to a Duration, capped at
 // maxLifetime.
 func seconds(s float64) time.Duration {
