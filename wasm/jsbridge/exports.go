@@ -176,13 +176,13 @@ func (c *client) fetch(input, init, opts js.Value) js.Value {
 		return Rejected(err)
 	}
 	var opt session.Options
+	if opts.Type() == js.TypeObject { // the shim's own object
+		opt.SkipAuth = opts.Get("skipAuth").Truthy()
+		opt.SkipRefresh = opts.Get("skipRefresh").Truthy()
+	}
+	// init is the caller's: a getter may throw.
 	var withSignal bool
-	err = catch(func() {
-		opt.SkipAuth = get(opts, "skipAuth").Truthy()
-		opt.SkipRefresh = get(opts, "skipRefresh").Truthy()
-		withSignal = get(init, "signal").Truthy() || input.InstanceOf(jsRequest)
-	})
-	if err != nil {
+	if err := catch(func() { withSignal = get(init, "signal").Truthy() || input.InstanceOf(jsRequest) }); err != nil {
 		return Rejected(pass(err))
 	}
 	// Only a caller's signal can abort: one in init, or the Request's own
