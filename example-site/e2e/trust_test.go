@@ -376,6 +376,7 @@ func TestTrustHungRefreshSettlesEveryTabWithinOneTimeout(t *testing.T) {
 	}
 	wg.Wait()
 	for i, g := range got {
+		t.Logf("tab %d settled after %.0f ms (refreshTimeout %d)", i, g.Ms, timeout)
 		assert.Equal(t, repeat("ECONNABORTED", 5), g.Codes, "tab %d", i)
 		// Twice the timeout is what stacked budgets give; allow a margin
 		// for a loaded machine below that.
@@ -412,6 +413,7 @@ func TestTrustCopiedIatStillRefreshesAhead(t *testing.T) {
 			})()`, &statuses)
 			assert.NotContains(t, statuses, 0)
 			c := s.Counters()
+			t.Logf("%d requests, %d refreshes, %d answered 401", len(statuses), c.Refreshes, c.Unauthorized)
 			assert.Zero(t, c.Unauthorized, "no request was sent with an expired token (%d requests, %d refreshes)", len(statuses), c.Refreshes)
 			assert.GreaterOrEqual(t, c.Refreshes, int64(4), "it refreshed all along")
 			assert.Zero(t, c.ReuseDetections)
