@@ -41,7 +41,7 @@ func (r FuncRefresher) Refresh(ctx context.Context, refreshToken string) (sessio
 	}
 	var g session.Grant
 	if err := catch(func() { g = readGrant(p) }); err != nil {
-		return session.Grant{}, &session.Error{Code: session.CodeBadResponse, Message: "refresh failed: the refresh function's result cannot be read" + describe(err)}
+		return session.Grant{}, &session.Error{Code: session.CodeBadResponse, Message: "refresh failed: the refresh function's result cannot be read" + session.Because(err)}
 	}
 	if g.Access == "" {
 		return session.Grant{}, &session.Error{Code: session.CodeBadResponse, Message: "refresh failed: the refresh function returned no access token"}
@@ -69,17 +69,6 @@ func firstString(v js.Value, names ...string) string {
 	for _, n := range names {
 		if s := get(v, n); s.Type() == js.TypeString && s.String() != "" {
 			return s.String()
-		}
-	}
-	return ""
-}
-
-// describe is " (TypeError)" for an error that is a standard JavaScript
-// error, else "".
-func describe(err error) string {
-	if je, ok := err.(*JSError); ok {
-		if name := je.Describe(); name != "" {
-			return " (" + name + ")"
 		}
 	}
 	return ""
@@ -115,6 +104,6 @@ func funcError(err error) error {
 			return session.StatusError("the refresh function", status)
 		}
 	}
-	return &session.Error{Code: session.CodeNetwork, Err: err, Message: "refresh failed: the refresh function threw" + describe(err) +
+	return &session.Error{Code: session.CodeNetwork, Err: err, Message: "refresh failed: the refresh function threw" + session.Because(err) +
 		"; its text is not shown, as it may quote a token (log it inside the function to see it)"}
 }

@@ -189,7 +189,7 @@ func New(cfg Config, doer Doer) *Client {
 func (c *Client) load() Tokens {
 	raw, err := c.cfg.Store.Load()
 	if err != nil {
-		c.warn("jwtfetch: cannot read the stored session" + because(err) + "; starting logged out")
+		c.warn("jwtfetch: cannot read the stored session" + Because(err) + "; starting logged out")
 		return Tokens{}
 	}
 	if raw == "" {
@@ -415,7 +415,7 @@ func (c *Client) obtain(ctx context.Context, st start, unlock *func()) (t Tokens
 		}
 		switch {
 		case err != nil:
-			c.warn("jwtfetch: cannot read the shared session" + because(err))
+			c.warn("jwtfetch: cannot read the shared session" + Because(err))
 		case ok && at > st.since.UnixMilli() && t.Access != "" && t.Access != st.access:
 			return t, false, nil // another tab refreshed: no request needed
 		}
@@ -432,7 +432,7 @@ func (c *Client) publish(gen uint64, t Tokens) {
 	ctx, cancel := WithTimeout(context.Background(), sharedWriteTimeout)
 	defer cancel()
 	if err := c.cfg.Shared.Save(ctx, EncodeState(t), c.cfg.Now().UnixMilli()); err != nil {
-		c.warn("jwtfetch: cannot share the refreshed session" + because(err))
+		c.warn("jwtfetch: cannot share the refreshed session" + Because(err))
 	}
 	c.mu.Lock()
 	moved := c.gen != gen
@@ -448,7 +448,7 @@ func (c *Client) deleteShared(ctx context.Context) {
 		return
 	}
 	if err := c.cfg.Shared.Delete(ctx); err != nil {
-		c.warn("jwtfetch: cannot remove the shared session" + because(err))
+		c.warn("jwtfetch: cannot remove the shared session" + Because(err))
 	}
 }
 
@@ -512,7 +512,7 @@ func (c *Client) persistLocked() {
 		}
 	}
 	if err != nil {
-		c.warn("jwtfetch: cannot store the session" + because(err))
+		c.warn("jwtfetch: cannot store the session" + Because(err))
 	}
 }
 

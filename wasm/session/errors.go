@@ -95,13 +95,13 @@ func StatusError(what string, status int) error {
 	return &Error{Code: CodeBadResponse, Status: status, Message: "refresh failed: " + what + " answered " + s + hint}
 }
 
-// because describes err for a warning, as " (reason)", or returns "" when
+// Because describes err for a message or warning, as " (reason)", or "" when
 // err carries no text known to be free of tokens. Text from outside (a
 // storage object's exception, a server's answer) never gets in: only this
 // package's own messages, what an error's Describe method says (the bridge
 // describes a JavaScript exception by its standard name only), and the
 // context errors.
-func because(err error) string {
+func Because(err error) string {
 	var e *Error
 	var d interface{ Describe() string }
 	var why string

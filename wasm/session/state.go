@@ -159,6 +159,6 @@ func (f *FallbackStore) Failed() bool { return f.failed }
 func (f *FallbackStore) fail(err error) {
 	f.failed = true
 	if f.Warn != nil {
-		f.Warn("jwtfetch: storage is not available" + because(err) + "; the session is kept in memory only")
+		f.Warn("jwtfetch: storage is not available" + Because(err) + "; the session is kept in memory only")
 	}
 }

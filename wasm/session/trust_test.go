@@ -267,7 +267,7 @@ func TestWarningsNeverQuoteOutsideText(t *testing.T) {
 		{context.Canceled, " (canceled)"},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, because(tt.err))
+		assert.Equal(t, tt.want, Because(tt.err))
 	}
 
 	// Every warning of the Client, with stores that fail with such text.
