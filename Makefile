@@ -79,7 +79,7 @@ size: build
 
 ## fuzz: each fuzz target for FUZZTIME (crashers land in wasm/session/testdata/fuzz: keep them)
 FUZZTIME ?= 30s
-FUZZ_TARGETS := FuzzParseObject FuzzReadClaims FuzzDecodeState FuzzReadRefreshResponse
+FUZZ_TARGETS := FuzzParseObject FuzzReadClaims FuzzDecodeState FuzzReadRefreshResponse FuzzDecodeBase64URL FuzzTextHelpers
 fuzz:
 	for f in $(FUZZ_TARGETS); do \
 		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./wasm/session || exit 1; \

@@ -1,9 +1,29 @@
 // jwtfetch: fetch and an axios-style instance for JWT-protected APIs.
 //
-// The token state, the single refresh in flight and the requests waiting for
-// it live in Go compiled to WebAssembly (jwtfetch.wasm). This module loads
-// it, shapes requests and responses like axios, and hands every request to
-// the wasm as one fetch(input, init) call. It never sees a refresh token.
+// Go decides, JavaScript sends. The token state, the single refresh in
+// flight, the requests waiting for it, the origin policy, the leeway and
+// the tabs live in Go compiled to WebAssembly (jwtfetch.wasm). This module
+// loads it, shapes requests and responses like axios, and sends every
+// request itself with the page's original fetch:
+//
+//   1. build the Request (as fetch would: a bad input is fetch's TypeError);
+//   2. ask Go, synchronously, what it carries: authorize(id, url) answers
+//      null (send no token), [header, value, guard], or a Promise of one of
+//      those when a refresh must come first (the token is about to expire,
+//      or a server already refused it);
+//   3. send it (a clone, when a retry may need the body again); guard says
+//      how a token in a header other than Authorization is kept from
+//      following a redirect to another origin;
+//   4. when the answer's status is one Go listed at newClient (401 by
+//      default), or the request failed on the network and Go asked for
+//      that too, ask Go for the token's successor(id, url, value): Go
+//      joins or starts the single refresh (or sees that another request
+//      already got a new token) and answers what the retry carries; send
+//      it once more.
+//
+// So Go is entered asynchronously only when there is something to decide;
+// a request with a good token costs one synchronous call. This module never
+// sees a refresh token and never decides about refreshing.
 
 import './wasm_exec.js' // defines globalThis.Go; copied from the Go toolchain by the build
 
@@ -176,6 +196,49 @@ function wasmConfig(config, origins, dispatch) {
   }
 }
 
+// Redirect guards, the third element of an answer (wasm/jsbridge/fetch.go):
+// for a request whose redirect mode is 'follow' and whose token travels in a
+// header browsers do not remove at a redirect to another origin.
+const GUARD_SAME_ORIGIN = 1 // to the page's origin: mode 'same-origin'
+const GUARD_MANUAL = 2 // elsewhere: redirect 'manual', an opaque redirect fails
+
+// redirectError is the TypeError (a network error, as fetch reports a
+// redirect it may not follow) of a redirect a guard stopped.
+class RedirectError extends TypeError {}
+function redirectError(header, what) {
+  return new RedirectError(
+    `jwtfetch: ${what}: the token travels in ${header}, which browsers do not remove when a redirect leads to another origin,` +
+      ' so such requests follow no redirect away from their origin. Request the final URL, or send the token in Authorization',
+  )
+}
+
+// attempt sends req with the page's fetch, carrying answer when it is not
+// null. req is used up: pass a clone when it is needed again.
+async function attempt(req, answer) {
+  let guard = 0
+  if (answer !== null) {
+    req.headers.set(answer[0], answer[1])
+    if (answer[2] !== 0 && req.redirect === 'follow') {
+      guard = answer[2]
+      req = new Request(req, guard === GUARD_SAME_ORIGIN ? { mode: 'same-origin' } : { redirect: 'manual' })
+    }
+  }
+  if (guard === 0) return nativeFetch(req)
+  let resp
+  try {
+    resp = await nativeFetch(req)
+  } catch (e) {
+    if (guard === GUARD_SAME_ORIGIN && e instanceof TypeError) {
+      throw redirectError(answer[0], 'network error, or a redirect to another origin, which is not followed')
+    }
+    throw e
+  }
+  if (resp.type === 'opaqueredirect') {
+    throw redirectError(answer[0], 'the response is a redirect, which is not followed')
+  }
+  return resp
+}
+
 function isPlainBody(data) {
   if (data === null || typeof data !== 'object') return false
   const proto = Object.getPrototypeOf(data)
@@ -304,6 +367,10 @@ export function create(config = {}) {
   let id = null
   let destroyed = false
   let ns = null
+  // What Go said makes a request ask for its token's successor: these
+  // statuses, and a network error when retryNetwork is set.
+  let retryStatuses = []
+  let retryNetwork = false
   const auth = config.auth ?? {}
   const origins = checkOrigins(auth.origins)
 
@@ -327,7 +394,7 @@ export function create(config = {}) {
   const ready = load(config.wasmURL ? { wasmURL: config.wasmURL } : undefined).then((n) => {
     if (destroyed) return
     ns = n
-    id = check(ns.newClient(wasmConfig(config, origins, dispatchEvent)))
+    ;[id, retryStatuses, retryNetwork] = check(ns.newClient(wasmConfig(config, origins, dispatchEvent)))
   })
   ready.catch(() => {}) // reported to whoever awaits a request
 
@@ -360,13 +427,47 @@ export function create(config = {}) {
   }
   const interceptors = { request: new InterceptorManager(), response: new InterceptorManager() }
 
+  // authFetch sends one request with the session (see the top of this
+  // file). It settles as fetch(input, init) would: a Response for any
+  // status, the browser's TypeError or the signal's reason; and rejects
+  // with the session's errors (from Go, named JwtFetchError) when a
+  // refresh the request needed failed.
+  async function authFetch(input, init, skipAuth, skipRefresh) {
+    if (id === null) {
+      await abortable(ready, init?.signal ?? (input instanceof Request ? input.signal : undefined))
+    }
+    need()
+    const req = new Request(input, init)
+    const signal = req.signal
+    if (signal.aborted) throw signal.reason
+    let answer = null
+    if (!skipAuth) {
+      answer = ns.authorize(id, req.url)
+      if (answer !== null && !Array.isArray(answer)) {
+        if (answer instanceof Error) throw answer
+        answer = await abortable(answer, signal) // a refresh comes first
+      }
+    }
+    const retry = answer !== null && !skipRefresh && (retryStatuses.length > 0 || retryNetwork)
+    if (!retry) return attempt(req, answer)
+    // The retry sends req; the first try a clone, when there is a body
+    // that sending uses up.
+    let resp
+    try {
+      resp = await attempt(req.body === null ? req : req.clone(), answer)
+      if (!retryStatuses.includes(resp.status)) return resp
+    } catch (e) {
+      if (!retryNetwork || !(e instanceof TypeError) || e instanceof RedirectError || signal.aborted) throw e
+    }
+    resp?.body?.cancel().catch(() => {})
+    const next = await abortable(ns.successor(id, req.url, answer[1]), signal)
+    return attempt(req, next)
+  }
+
   // fetch has exactly window.fetch's contract, plus auth and refresh.
   async function instanceFetch(input, init) {
-    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
-    await abortable(ready, signal)
-    need()
     try {
-      return await ns.fetch(id, input, init, init && { skipAuth: init.skipAuth, skipRefresh: init.skipRefresh })
+      return await authFetch(input, init, init?.skipAuth, init?.skipRefresh)
     } catch (e) {
       // The browser's own TypeError and AbortError go through untouched, as
       // fetch's would; the session's errors become JwtFetchError instances.
@@ -408,9 +509,7 @@ export function create(config = {}) {
     if (typeof ReadableStream !== 'undefined' && init.body instanceof ReadableStream) init.duplex = 'half'
     let resp, data
     try {
-      await abortable(ready, signal)
-      need()
-      resp = await ns.fetch(id, url, init, { skipAuth: c.skipAuth, skipRefresh: c.skipRefresh })
+      resp = await authFetch(url, init, c.skipAuth, c.skipRefresh)
       data = await readBody(resp, c.responseType, method)
     } catch (e) {
       const err = toError(e, c)

@@ -277,6 +277,7 @@ func TestFetchContract(t *testing.T) {
 		Relative  int
 		NetErr    string
 		AbortName string
+		Caller    []any
 	}
 	tb.eval(`(async () => ({
 		me: (await api.fetch('/api/me')).status,
@@ -286,6 +287,11 @@ func TestFetchContract(t *testing.T) {
 		relative: (await api.fetch('api/me')).status,
 		netErr: await api.fetch('http://127.0.0.1:1/').then(() => 'resolved', e => e.constructor.name),
 		abortName: await api.fetch('/public/slow?ms=1000', {signal: AbortSignal.timeout(50)}).then(() => 'resolved', e => e.name),
+		caller: await (async () => {
+			const req = new Request('/api/me', {headers: {'X-Test': '1'}})
+			const status = (await api.fetch(req)).status
+			return [status, req.headers.get('authorization'), req.headers.get('x-test'), req.bodyUsed]
+		})(),
 	}))()`, &got)
 	assert.Equal(t, 200, got.Me, "refreshed and retried")
 	assert.Equal(t, 404, got.NotFound, "resolves on any status")
@@ -294,6 +300,7 @@ func TestFetchContract(t *testing.T) {
 	assert.Equal(t, 200, got.Relative)
 	assert.Equal(t, "TypeError", got.NetErr, "rejects like fetch")
 	assert.Equal(t, "TimeoutError", got.AbortName, "the signal's reason")
+	assert.Equal(t, []any{200.0, nil, "1", false}, got.Caller, "the caller's Request is never changed")
 	assert.EqualValues(t, 1, s.Counters().Refreshes)
 }
 

@@ -178,6 +178,20 @@ func TestTrustRedirectsKeepTheTokenHome(t *testing.T) {
 				want = sha(tt.scheme + " " + token)
 			}
 			assert.Equal(t, repeat(want, 5), hops, "same-origin hops keep the token")
+
+			// The caller's own redirect mode is kept: 'manual' hands the
+			// opaque redirect back, 'error' fails as fetch does.
+			var own []string
+			tb.eval(`(async () => {
+				const url = location.origin + '/redirect?code=302&to=' + encodeURIComponent(`+jsString(foreign)+` + '/landed?own=1')
+				const manual = await api.fetch(url, { redirect: 'manual' }).then(r => r.type + ' ' + r.status, e => e.name + ' ' + e.message)
+				const error = await api.fetch(url, { redirect: 'error' }).then(r => r.type + ' ' + r.status, e => e.name)
+				return [manual, error]
+			})()`, &own)
+			assert.Equal(t, []string{"opaqueredirect 0", "TypeError"}, own)
+			if tt.header != "Authorization" {
+				assert.Zero(t, log.requests("GET"), "nothing was sent to the foreign origin")
+			}
 			requireNoExceptions(t, tb)
 		})
 	}

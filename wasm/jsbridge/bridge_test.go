@@ -28,9 +28,11 @@ func jsFunc(params, body string) js.Value {
 	return global.Get("Function").New(params, body)
 }
 
-func jwt(exp time.Time) string {
+func jwt(exp time.Time) string { return jwtIssued(time.Now(), exp) }
+
+func jwtIssued(iat, exp time.Time) string {
 	enc := base64.RawURLEncoding.EncodeToString
-	payload := `{"sub":"demo","iat":` + strconv.FormatInt(time.Now().Unix(), 10) + `,"exp":` + strconv.FormatInt(exp.Unix(), 10) + `}`
+	payload := `{"sub":"demo","iat":` + strconv.FormatInt(iat.Unix(), 10) + `,"exp":` + strconv.FormatInt(exp.Unix(), 10) + `}`
 	return enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc([]byte(payload)) + ".sig"
 }
 
@@ -198,7 +200,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 }
 
 // newTestClient installs the exports on a fresh namespace whose fetch is the
-// fake server, and creates a client with tokens.
+// fake server, and creates a client.
 func newTestClient(t *testing.T, srv *fakeServer, cfg map[string]any) (ns js.Value, id js.Value) {
 	ns = js.ValueOf(map[string]any{})
 	ns.Set("fetch", srv.fetch)
@@ -211,74 +213,165 @@ func newTestClient(t *testing.T, srv *fakeServer, cfg map[string]any) (ns js.Val
 	for k, v := range cfg {
 		base[k] = v
 	}
-	id = ns.Call("newClient", base)
+	r := ns.Call("newClient", base)
+	require.True(t, isArray(r), "newClient answers [id, retryStatuses, retryOnNetworkError]")
+	id = r.Index(0)
 	t.Cleanup(func() { ns.Call("destroy", id) })
 	return ns, id
 }
 
-func TestFetchRefreshesOnceForConcurrent401s(t *testing.T) {
+// answer checks that v is an answer to authorize or successor and returns
+// its header, value and guard.
+func answer(t *testing.T, v js.Value) (header, value string, guard int) {
+	t.Helper()
+	require.True(t, isArray(v), "an answer is [header, value, guard], got %s", v.Type())
+	require.Equal(t, 3, v.Length())
+	return v.Index(0).String(), v.Index(1).String(), v.Index(2).Int()
+}
+
+func TestNewClientTellsWhenToAskForASuccessor(t *testing.T) {
+	srv := newFakeServer(t)
+	for _, tt := range []struct {
+		name     string
+		cfg      map[string]any
+		statuses []int
+		network  bool
+	}{
+		{"defaults", nil, []int{401}, false},
+		{"refreshOn and network errors", map[string]any{"refreshOn": []any{401, 419}, "refreshOnNetworkError": true}, []int{401, 419}, true},
+		{"no way to refresh: never", map[string]any{"refreshURL": nil, "refreshOnNetworkError": true}, nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := js.ValueOf(map[string]any{"fetch": srv.fetch})
+			Install(ns)
+			cfg := map[string]any{"origins": []any{"https://api.test"}, "refreshURL": "https://api.test/refresh", "storage": "memory"}
+			for k, v := range tt.cfg {
+				cfg[k] = v
+			}
+			r := ns.Call("newClient", cfg)
+			defer ns.Call("destroy", r.Index(0))
+			var statuses []int
+			for i := range r.Index(1).Length() {
+				statuses = append(statuses, r.Index(1).Index(i).Int())
+			}
+			assert.Equal(t, tt.statuses, statuses)
+			assert.Equal(t, tt.network, r.Index(2).Bool())
+		})
+	}
+}
+
+func TestAuthorizeAnswersAtOnceWithAGoodToken(t *testing.T) {
+	srv := newFakeServer(t)
+	ns, id := newTestClient(t, srv, nil)
+	assert.True(t, ns.Call("authorize", id, "https://api.test/me").IsNull(), "no session: no token")
+
+	tok := jwt(time.Now().Add(time.Hour))
+	ns.Call("setTokens", id, tok, "r1")
+	before := liveFuncs.Load()
+	first := ns.Call("authorize", id, "https://api.test/me")
+	h, v, g := answer(t, first)
+	assert.Equal(t, "Authorization", h)
+	assert.Equal(t, "Bearer "+tok, v)
+	assert.Equal(t, guardNone, g, "browsers remove Authorization at a redirect elsewhere")
+	assert.True(t, first.Equal(ns.Call("authorize", id, "https://api.test/other?q=1")), "one answer object per token")
+	assert.Equal(t, before, liveFuncs.Load(), "no callback, no Promise")
+	assert.Equal(t, 0, srv.state.Get("refreshes").Int())
+
+	ns.Call("setTokens", id, "opaque", "")
+	_, v, _ = answer(t, ns.Call("authorize", id, "https://api.test/me"))
+	assert.Equal(t, "Bearer opaque", v, "a new token, a new answer")
+}
+
+func TestTokenOnlyToAllowedOrigins(t *testing.T) {
+	srv := newFakeServer(t)
+	ns, id := newTestClient(t, srv, map[string]any{"refreshURL": nil})
+	ns.Call("setTokens", id, "opaque-token", "")
+	_, v, _ := answer(t, ns.Call("authorize", id, "https://api.test/a"))
+	assert.Equal(t, "Bearer opaque-token", v)
+	for _, u := range []string{"https://evil.test/a", "http://api.test/a", "https://api.test:8443/a", "https://api.test@evil.test/a", "data:,x", "not a url"} {
+		assert.True(t, ns.Call("authorize", id, u).IsNull(), "%s would get a token", u)
+	}
+}
+
+func TestHeaderSchemeAndGuard(t *testing.T) {
+	srv := newFakeServer(t)
+	page := global.Get("location").Get("origin").String()
+	ns, id := newTestClient(t, srv, map[string]any{"origins": []any{"https://api.test", page}, "header": "X-Trace", "scheme": ""})
+	ns.Call("setTokens", id, "opaque", "")
+	h, v, g := answer(t, ns.Call("authorize", id, "https://api.test/a"))
+	assert.Equal(t, []any{"X-Trace", "opaque", guardManual}, []any{h, v, g}, "another origin: no redirect is followed")
+	h, v, g = answer(t, ns.Call("authorize", id, page+"/a"))
+	assert.Equal(t, []any{"X-Trace", "opaque", guardSameOrigin}, []any{h, v, g}, "the page's origin: same-origin hops only")
+
+	ns2, id2 := newTestClient(t, srv, map[string]any{"header": "authorization", "scheme": "Token"})
+	ns2.Call("setTokens", id2, "opaque", "")
+	h, v, g = answer(t, ns2.Call("authorize", id2, "https://api.test/a"))
+	assert.Equal(t, []any{"authorization", "Token opaque", guardNone}, []any{h, v, g})
+}
+
+func TestSuccessorRefreshesOnceForConcurrentFailures(t *testing.T) {
 	srv := newFakeServer(t)
 	old := jwt(time.Now().Add(time.Hour))
 	srv.state.Set("current", "revoked")
 	srv.state.Set("next", jwt(time.Now().Add(2*time.Hour)))
 	ns, id := newTestClient(t, srv, nil)
 	ns.Call("setTokens", id, old, "r1")
+	_, value, _ := answer(t, ns.Call("authorize", id, "https://api.test/me"))
 	before := liveFuncs.Load()
 
 	const n = 20
 	promises := make([]js.Value, n)
 	for i := range promises {
-		promises[i] = ns.Call("fetch", id, "https://api.test/me", map[string]any{"method": "POST", "body": "payload " + strconv.Itoa(i)})
+		promises[i] = ns.Call("successor", id, "https://api.test/me", value)
 	}
-	for i, p := range promises {
-		resp, err := await(t, p)
+	pending := ns.Call("authorize", id, "https://api.test/me")
+	assert.True(t, pending.InstanceOf(jsPromise), "while the token is known bad, requests wait for the refresh")
+	promises = append(promises, pending)
+	for _, p := range promises {
+		v, err := await(t, p)
 		require.NoError(t, err)
-		require.Equal(t, 200, resp.Get("status").Int())
-		body, err := await(t, resp.Call("json"))
-		require.NoError(t, err)
-		assert.Equal(t, "payload "+strconv.Itoa(i), body.Get("body").String(), "the retry sends the same body")
+		_, got, _ := answer(t, v)
+		assert.Equal(t, "Bearer "+srv.state.Get("next").String(), got)
 	}
 	assert.Equal(t, 1, srv.state.Get("refreshes").Int(), "one refresh")
-	assert.Equal(t, 2*n, srv.state.Get("calls").Int(), "each request sent once and retried once")
 	assert.Equal(t, srv.state.Get("next").String(), ns.Call("accessToken", id).String())
 	assert.Equal(t, before, liveFuncs.Load(), "no js.Func left behind")
-}
 
-func TestFetchNeverMutatesCallerRequest(t *testing.T) {
-	srv := newFakeServer(t)
-	tok := jwt(time.Now().Add(time.Hour))
-	srv.state.Set("current", tok)
-	ns, id := newTestClient(t, srv, nil)
-	ns.Call("setTokens", id, tok, "r1")
-	req := global.Get("Request").New("https://api.test/me", map[string]any{"headers": map[string]any{"X-Test": "1"}})
-	resp, err := await(t, ns.Call("fetch", id, req))
+	v, err := await(t, ns.Call("successor", id, "https://api.test/me", value))
 	require.NoError(t, err)
-	assert.Equal(t, 200, resp.Get("status").Int())
-	assert.True(t, req.Get("headers").Call("get", "authorization").IsNull(), "the caller's Request has no token")
-	assert.False(t, req.Get("bodyUsed").Bool())
+	_, got, _ := answer(t, v)
+	assert.Equal(t, "Bearer "+srv.state.Get("next").String(), got, "a late failure of the old token gets the new one")
+	assert.Equal(t, 1, srv.state.Get("refreshes").Int(), "without another refresh")
 }
 
-func TestTokenOnlyToAllowedOrigins(t *testing.T) {
-	seen := js.ValueOf(map[string]any{})
-	fetch := jsFunc("seen", `return async (req) => { seen[req.url] = req.headers.get('authorization'); return new Response('ok') }`).Invoke(seen)
-	ns := js.ValueOf(map[string]any{"fetch": fetch})
-	Install(ns)
-	id := ns.Call("newClient", map[string]any{"origins": []any{"https://api.test"}, "storage": "memory"})
-	defer ns.Call("destroy", id)
-	ns.Call("setTokens", id, "opaque-token", "")
-	for _, u := range []string{"https://api.test/a", "https://evil.test/a", "http://api.test/a", "https://api.test:8443/a"} {
-		_, err := await(t, ns.Call("fetch", id, u))
+func TestAuthorizeRefreshesFirstWhenTheTokenIsAboutToExpire(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.state.Set("next", jwt(time.Now().Add(time.Hour)))
+	ns, id := newTestClient(t, srv, map[string]any{"leeway": 60})
+	// A token of 2 s: refreshed ahead from half-way through its life (the
+	// leeway is capped at half of it).
+	ns.Call("setTokens", id, jwt(time.Now().Add(2*time.Second)), "r1")
+	_, _, _ = answer(t, ns.Call("authorize", id, "https://api.test/me"))
+	time.Sleep(1100 * time.Millisecond)
+	var ps []js.Value
+	for range 3 {
+		p := ns.Call("authorize", id, "https://api.test/me")
+		require.True(t, p.InstanceOf(jsPromise), "a token within the leeway is not sent")
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		v, err := await(t, p)
 		require.NoError(t, err)
+		_, got, _ := answer(t, v)
+		assert.Equal(t, "Bearer "+srv.state.Get("next").String(), got)
 	}
-	assert.Equal(t, "Bearer opaque-token", seen.Get("https://api.test/a").String())
-	for _, u := range []string{"https://evil.test/a", "http://api.test/a", "https://api.test:8443/a"} {
-		assert.True(t, seen.Get(u).IsNull(), "%s got a token", u)
-	}
+	assert.Equal(t, 1, srv.state.Get("refreshes").Int())
+	_, got, _ := answer(t, ns.Call("authorize", id, "https://api.test/me"))
+	assert.Equal(t, "Bearer "+srv.state.Get("next").String(), got, "then at once")
 }
 
 func TestRefusedRefreshRejectsAllAndClears(t *testing.T) {
 	srv := newFakeServer(t)
-	srv.state.Set("current", "other")
 	srv.state.Set("refreshStatus", 400)
 	var events []string
 	onEvent := js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -288,10 +381,11 @@ func TestRefusedRefreshRejectsAllAndClears(t *testing.T) {
 	defer onEvent.Release()
 	ns, id := newTestClient(t, srv, map[string]any{"onEvent": onEvent})
 	ns.Call("setTokens", id, jwt(time.Now().Add(time.Hour)), "r1")
+	_, value, _ := answer(t, ns.Call("authorize", id, "https://api.test/me"))
 	events = nil
 	var ps []js.Value
 	for range 5 {
-		ps = append(ps, ns.Call("fetch", id, "https://api.test/me"))
+		ps = append(ps, ns.Call("successor", id, "https://api.test/me", value))
 	}
 	for _, p := range ps {
 		_, err := await(t, p)
@@ -302,71 +396,44 @@ func TestRefusedRefreshRejectsAllAndClears(t *testing.T) {
 	assert.Equal(t, 1, srv.state.Get("refreshes").Int())
 	assert.False(t, ns.Call("isAuthenticated", id).Bool())
 	assert.True(t, ns.Call("accessToken", id).IsNull())
+	assert.True(t, ns.Call("authorize", id, "https://api.test/me").IsNull(), "logged out: no token")
 	assert.Equal(t, []string{"tokens", "expired"}, events)
-}
-
-func TestAbortWhileWaitingForRefresh(t *testing.T) {
-	srv := newFakeServer(t)
-	srv.state.Set("current", "revoked")
-	srv.state.Set("next", jwt(time.Now().Add(time.Hour)))
-	srv.state.Set("hold", true)
-	ns, id := newTestClient(t, srv, nil)
-	ns.Call("setTokens", id, jwt(time.Now().Add(time.Hour)), "r1")
-	ac := global.Get("AbortController").New()
-	aborted := ns.Call("fetch", id, "https://api.test/me", map[string]any{"signal": ac.Get("signal")})
-	other := ns.Call("fetch", id, "https://api.test/me")
-	// Let both reach the refresh, then abort one of them.
-	for srv.state.Get("refreshes").Int() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	ac.Call("abort")
-	_, err := await(t, aborted)
-	var je *JSError
-	require.ErrorAs(t, err, &je)
-	assert.Equal(t, "AbortError", je.Value.Get("name").String(), "rejects like fetch does")
-	srv.state.Set("hold", false)
-	resp, err := await(t, other)
-	require.NoError(t, err)
-	assert.Equal(t, 200, resp.Get("status").Int())
-	assert.Equal(t, 3, srv.state.Get("calls").Int(), "the aborted request is not sent again")
-
-	_, err = await(t, ns.Call("fetch", id, "https://api.test/me", map[string]any{"signal": ac.Get("signal")}))
-	require.ErrorAs(t, err, &je, "an already aborted signal rejects at once")
-	assert.Equal(t, "AbortError", je.Value.Get("name").String())
 }
 
 func TestOriginalFetchIsKept(t *testing.T) {
 	// The shim captures window.fetch at load; replacing it afterwards (the
-	// drop-in use) must not route the bridge's own requests through it.
+	// drop-in use) must not route the refresh through it.
 	srv := newFakeServer(t)
-	tok := jwt(time.Now().Add(time.Hour))
-	srv.state.Set("current", tok)
+	srv.state.Set("next", jwt(time.Now().Add(time.Hour)))
 	ns, id := newTestClient(t, srv, nil)
-	ns.Call("setTokens", id, tok, "r1")
+	ns.Call("setTokens", id, "", "r1")
 	orig := global.Get("fetch")
 	global.Set("fetch", jsFunc("", "throw new Error('window.fetch must not be called')"))
 	defer global.Set("fetch", orig)
-	resp, err := await(t, ns.Call("fetch", id, "https://api.test/me"))
+	v, err := await(t, ns.Call("authorize", id, "https://api.test/me"))
 	require.NoError(t, err)
-	assert.Equal(t, 200, resp.Get("status").Int())
+	_, got, _ := answer(t, v)
+	assert.Equal(t, "Bearer "+srv.state.Get("next").String(), got)
 }
 
-func TestRealNetworkFetch(t *testing.T) {
-	// The browser's own fetch, on a URL that needs no server.
-	ns := js.ValueOf(map[string]any{})
-	Install(ns)
-	id := ns.Call("newClient", map[string]any{"storage": "memory"})
-	defer ns.Call("destroy", id)
-	resp, err := await(t, ns.Call("fetch", id, "data:text/plain,hello"))
-	require.NoError(t, err)
-	text, err := await(t, resp.Call("text"))
-	require.NoError(t, err)
-	assert.Equal(t, "hello", text.String())
-
-	_, err = await(t, ns.Call("fetch", id, "http://[bad"))
-	var je *JSError
-	require.ErrorAs(t, err, &je, "a bad URL gives the browser's TypeError")
-	assert.Equal(t, "TypeError", je.Value.Get("name").String())
+func TestClock(t *testing.T) {
+	now := time.Now().UnixMilli()
+	assert.InDelta(t, now, Clock{}.Now(), 1000)
+	before := liveFuncs.Load()
+	fired := make(chan struct{})
+	start := time.Now()
+	Clock{}.AfterFunc(20*session.Millisecond, func() { close(fired) })
+	select {
+	case <-fired:
+		assert.GreaterOrEqual(t, time.Since(start), 15*time.Millisecond)
+	case <-time.After(2 * time.Second):
+		t.Fatal("AfterFunc never fired")
+	}
+	stop := Clock{}.AfterFunc(10*session.Millisecond, func() { t.Error("a stopped timer fired") })
+	stop()
+	stop()
+	time.Sleep(30 * time.Millisecond)
+	assert.Equal(t, before, liveFuncs.Load(), "timer callbacks released")
 }
 
 func TestExportErrors(t *testing.T) {
@@ -392,10 +459,13 @@ func TestExportErrors(t *testing.T) {
 		require.ErrorAs(t, err, &je, "newClient(%v) must fail", cfg)
 		assert.Equal(t, "JwtFetchError", je.Value.Get("name").String())
 	}
-	id := ns.Call("newClient", map[string]any{"storage": "memory"})
+	id := ns.Call("newClient", map[string]any{"storage": "memory"}).Index(0)
 	ns.Call("destroy", id)
-	_, err := await(t, ns.Call("fetch", id, "data:,x"))
 	var je *JSError
+	_, err := call("authorize", id, "https://a.test/")
+	require.ErrorAs(t, err, &je, "authorize on a destroyed instance fails")
+	assert.Equal(t, "ERR_DESTROYED", je.Value.Get("code").String())
+	_, err = await(t, ns.Call("successor", id, "https://a.test/", "Bearer x"))
 	require.ErrorAs(t, err, &je)
 	assert.Equal(t, "ERR_DESTROYED", je.Value.Get("code").String())
 	_, err = call("clear", id)

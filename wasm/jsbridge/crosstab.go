@@ -3,7 +3,6 @@
 package jsbridge
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"syscall/js"
@@ -34,7 +33,7 @@ func newWebLock(name string) session.Locker {
 
 // Lock implements session.Locker. The lock is held while the promise our
 // callback returns is pending; unlock resolves it.
-func (l *webLock) Lock(ctx context.Context) (func(), error) {
+func (l *webLock) Lock(ctx session.Ctx) (func(), error) {
 	granted := make(chan js.Value, 1)
 	var onGrant js.Func
 	onGrant = newFunc(func(js.Value, []js.Value) any {
@@ -61,7 +60,7 @@ func (l *webLock) Lock(ctx context.Context) (func(), error) {
 	// rejects when the wait is aborted.
 	settled := make(chan error, 1)
 	go func() {
-		_, err := awaitPromise(context.Background(), req)
+		_, err := awaitPromise(session.Background, req)
 		settled <- err
 	}()
 	finish := func() {
@@ -122,7 +121,7 @@ func newIDBShared(key string) *idbShared {
 }
 
 // wait waits for one of the events ok or bad on target.
-func wait(ctx context.Context, target js.Value, ok, bad string) error {
+func wait(ctx session.Ctx, target js.Value, ok, bad string) error {
 	done := make(chan error, 2)
 	var onOK, onBad js.Func
 	cleanup := func() {
@@ -153,7 +152,7 @@ func wait(ctx context.Context, target js.Value, ok, bad string) error {
 	}
 }
 
-func (s *idbShared) open(ctx context.Context) (js.Value, error) {
+func (s *idbShared) open(ctx session.Ctx) (js.Value, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.db.IsUndefined() {
@@ -181,7 +180,7 @@ func (s *idbShared) open(ctx context.Context) (js.Value, error) {
 }
 
 // Load implements session.Shared.
-func (s *idbShared) Load(ctx context.Context) (string, int64, bool, error) {
+func (s *idbShared) Load(ctx session.Ctx) (string, int64, bool, error) {
 	db, err := s.open(ctx)
 	if err != nil {
 		return "", 0, false, err
@@ -204,18 +203,18 @@ func (s *idbShared) Load(ctx context.Context) (string, int64, bool, error) {
 
 // Save implements session.Shared. It returns once the transaction has
 // committed, so the next tab to take the lock reads this value.
-func (s *idbShared) Save(ctx context.Context, state string, atMilli int64) error {
+func (s *idbShared) Save(ctx session.Ctx, state string, atMilli int64) error {
 	return s.write(ctx, func(store js.Value) {
 		store.Call("put", map[string]any{"state": state, "at": atMilli}, s.key)
 	})
 }
 
 // Delete removes the shared value (logout), so no token stays behind.
-func (s *idbShared) Delete(ctx context.Context) error {
+func (s *idbShared) Delete(ctx session.Ctx) error {
 	return s.write(ctx, func(store js.Value) { store.Call("delete", s.key) })
 }
 
-func (s *idbShared) write(ctx context.Context, op func(store js.Value)) error {
+func (s *idbShared) write(ctx session.Ctx, op func(store js.Value)) error {
 	s.wmu.Lock()
 	db, err := s.open(ctx)
 	if err != nil {

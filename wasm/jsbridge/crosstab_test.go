@@ -54,7 +54,7 @@ func TestIndexedDBShared(t *testing.T) {
 	_, _, ok, err := s.Load(ctx)
 	require.NoError(t, err)
 	assert.False(t, ok)
-	tok := session.NewTokens(jwt(time.Now().Add(time.Hour)), "r-1", 0, time.Now())
+	tok := session.NewTokens(jwt(time.Now().Add(time.Hour)), "r-1", 0, time.Now().UnixMilli())
 	at := time.Now().UnixMilli()
 	require.NoError(t, s.Save(ctx, session.EncodeState(tok), at))
 	raw, gotAt, ok, err := (&idbShared{key: "test:shared"}).Load(ctx) // a fresh connection
@@ -80,21 +80,23 @@ func TestInstancesWithOneKeyShareTheSession(t *testing.T) {
 	ns := js.ValueOf(map[string]any{"fetch": srv.fetch})
 	Install(ns)
 	cfg := map[string]any{"origins": []any{"https://api.test"}, "refreshURL": "https://api.test/refresh", "storageKey": "shared-key"}
-	a, b := ns.Call("newClient", cfg), ns.Call("newClient", cfg)
+	a, b := ns.Call("newClient", cfg).Index(0), ns.Call("newClient", cfg).Index(0)
 	defer ns.Call("destroy", a)
 	defer ns.Call("destroy", b)
 
 	ns.Call("setTokens", a, jwt(time.Now().Add(time.Hour)), "r1")
 	require.Eventually(t, func() bool { return ns.Call("isAuthenticated", b).Bool() }, time.Second, 5*time.Millisecond, "a login reaches the other instance")
 
+	value := ns.Call("authorize", a, "https://api.test/me").Index(1)
+	assert.Equal(t, value.String(), ns.Call("authorize", b, "https://api.test/me").Index(1).String(), "one token")
 	var ps []js.Value
 	for range 5 {
-		ps = append(ps, ns.Call("fetch", a, "https://api.test/me"), ns.Call("fetch", b, "https://api.test/me"))
+		ps = append(ps, ns.Call("successor", a, "https://api.test/me", value), ns.Call("successor", b, "https://api.test/me", value))
 	}
 	for _, p := range ps {
-		resp, err := await(t, p)
+		v, err := await(t, p)
 		require.NoError(t, err)
-		assert.Equal(t, 200, resp.Get("status").Int())
+		assert.Equal(t, "Bearer "+srv.state.Get("next").String(), v.Index(1).String())
 	}
 	assert.Equal(t, 1, srv.state.Get("refreshes").Int(), "one refresh for both instances")
 

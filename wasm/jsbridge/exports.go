@@ -3,11 +3,9 @@
 package jsbridge
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"syscall/js"
-	"time"
 
 	"github.com/jwtfetch/jwtfetch/wasm/session"
 )
@@ -20,6 +18,18 @@ type client struct {
 	tabs *tabStore
 	// stop ends the storage event subscription.
 	stop func()
+	// page is the page's origin; guarded is set when the token travels in
+	// a header other than Authorization (see guard).
+	page    string
+	guarded bool
+	scheme  string
+
+	mu sync.Mutex
+	// answers are the answers to authorize for token: [0] for requests to
+	// the page's origin, [1] for the others. They are made once per token,
+	// so that the answer to a request costs no conversion.
+	token   string
+	answers [2]js.Value
 }
 
 var (
@@ -48,16 +58,29 @@ func lookup(id js.Value) (*client, error) {
 }
 
 // Install puts the exported functions on ns, the namespace object the shim
-// passes in. The shim's ns.fetch, when set, is the page's original fetch.
-// The functions take an instance id first (from newClient) so that their
-// number stays fixed however many instances a page creates.
+// passes in. The shim's ns.fetch, when set, is the page's original fetch,
+// which refresh requests use. The functions take an instance id first (from
+// newClient) so that their number stays fixed however many instances a
+// page creates.
 //
 // A Go callback cannot throw into JavaScript (a panic would end the Go
 // program), so a synchronous function that fails returns the Error object
 // instead of its result and the shim throws it.
 //
-//	newClient(config) → id
-//	fetch(id, input, init, {skipAuth, skipRefresh}) → Promise<Response>
+// The shim sends each request itself and asks first what it carries:
+//
+//	newClient(config) → [id, retryStatuses, retryOnNetworkError]
+//	authorize(id, url) → null | [header, value, guard] | Promise of either
+//	successor(id, url, value) → Promise<[header, value, guard]>
+//
+// authorize answers at once (no Promise, no goroutine) unless a refresh
+// must come first. null means: send without a token. guard is the redirect
+// guard (guardNone, guardSameOrigin, guardManual) for a request whose
+// redirect mode is 'follow'. When a request that carried value is answered
+// with one of retryStatuses (or fails with a network error and
+// retryOnNetworkError is set), the shim asks successor for what the retry
+// carries: Go decides whether a refresh is needed and runs the only one.
+//
 //	setTokens(id, access, refresh, expiresIn); clear(id)
 //	accessToken(id) → string | null; isAuthenticated(id) → boolean
 //	refresh(id) → Promise<string>; destroy(id); stats() → {funcs, clients}
@@ -90,14 +113,44 @@ func Install(ns js.Value) {
 		id := nextID
 		nextID++
 		clients[id] = c
-		return id, nil
+		statuses, network := c.s.RetryOn()
+		list := make([]any, len(statuses))
+		for i, s := range statuses {
+			list[i] = s
+		}
+		return []any{id, list, network}, nil
 	})
-	export("fetch", func(args []js.Value) (any, error) {
+	export("authorize", func(args []js.Value) (any, error) {
+		c, err := lookup(arg(args, 0))
+		if err != nil {
+			return nil, err
+		}
+		url := arg(args, 1).String()
+		a, w := c.s.Authorize(url)
+		if w == nil {
+			return c.answer(a, url), nil
+		}
+		return NewPromise(func() (any, error) {
+			a, err := w.Wait(session.Background)
+			if err != nil {
+				return nil, err
+			}
+			return c.answer(a, url), nil
+		}), nil
+	})
+	export("successor", func(args []js.Value) (any, error) {
 		c, err := lookup(arg(args, 0))
 		if err != nil {
 			return Rejected(err), nil
 		}
-		return c.fetch(arg(args, 1), arg(args, 2), arg(args, 3)), nil
+		url, failed := arg(args, 1).String(), c.tokenOf(arg(args, 2))
+		return NewPromise(func() (any, error) {
+			a, err := c.s.Successor(session.Background, failed)
+			if err != nil {
+				return nil, err
+			}
+			return c.answer(a, url), nil
+		}), nil
 	})
 	export("setTokens", func(args []js.Value) (any, error) {
 		c, err := lookup(arg(args, 0))
@@ -146,7 +199,7 @@ func Install(ns js.Value) {
 			return Rejected(err), nil
 		}
 		return NewPromise(func() (any, error) {
-			return c.s.Refresh(context.Background())
+			return c.s.Refresh(session.Background)
 		}), nil
 	})
 	export("destroy", func(args []js.Value) (any, error) {
@@ -166,59 +219,53 @@ func Install(ns js.Value) {
 	})
 }
 
-// fetch sends one request through the session. The Request is built at
-// once, while the caller's init is as they passed it; the rest runs behind
-// a Promise. Aborting the request's signal rejects with the signal's reason
-// at any stage, also while the request waits for a refresh.
-func (c *client) fetch(input, init, opts js.Value) js.Value {
-	req, err := NewRequest(input, init)
-	if err != nil {
-		return Rejected(err)
+// answer is what authorize and successor give the shim for a: null (send
+// no token) or [header, value, guard], made once per token and origin
+// kind.
+func (c *client) answer(a session.Auth, url string) js.Value {
+	if a.Header == "" {
+		return js.Null()
 	}
-	var opt session.Options
-	if opts.Type() == js.TypeObject { // the shim's own object
-		opt.SkipAuth = opts.Get("skipAuth").Truthy()
-		opt.SkipRefresh = opts.Get("skipRefresh").Truthy()
+	i := 0
+	if c.guarded && (c.page == "" || session.Origin(url) != c.page) {
+		i = 1
 	}
-	// init is the caller's: a getter may throw.
-	var withSignal bool
-	if err := catch(func() { withSignal = get(init, "signal").Truthy() || input.InstanceOf(jsRequest) }); err != nil {
-		return Rejected(pass(err))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != a.Token {
+		c.token, c.answers = a.Token, [2]js.Value{}
 	}
-	// Only a caller's signal can abort: one in init, or the Request's own
-	// when input is a Request. Without one, no listener is needed.
-	do := func(ctx context.Context) (any, error) {
-		resp, err := c.s.Do(ctx, req, opt)
-		if err != nil {
-			return nil, err
+	if c.answers[i].IsUndefined() {
+		g := guardNone
+		if c.guarded {
+			g = guard(a.Header, session.Origin(url), c.page)
 		}
-		return resp.(*Response).Value, nil
+		c.answers[i] = js.ValueOf([]any{a.Header, a.Value, g})
 	}
-	if !withSignal {
-		return NewPromise(func() (any, error) { return do(context.Background()) })
-	}
-	signal := req.Signal()
-	if signal.Get("aborted").Bool() {
-		return Rejected(&passError{Value: signal.Get("reason")})
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	onAbort := newFunc(func(js.Value, []js.Value) any {
-		cancel()
-		return nil
-	})
-	signal.Call("addEventListener", "abort", onAbort)
-	return NewPromise(func() (any, error) {
-		defer func() {
-			signal.Call("removeEventListener", "abort", onAbort)
-			release(onAbort)
-			cancel()
-		}()
-		v, err := do(ctx)
-		if err != nil && signal.Get("aborted").Bool() {
-			return nil, &passError{Value: signal.Get("reason")}
+	return c.answers[i]
+}
+
+// tokenOf returns the access token of value, a header value an answer
+// gave: the token of the cached answers, without converting value, when
+// it is theirs.
+func (c *client) tokenOf(value js.Value) string {
+	c.mu.Lock()
+	for _, a := range c.answers {
+		if !a.IsUndefined() && a.Index(1).Equal(value) {
+			t := c.token
+			c.mu.Unlock()
+			return t
 		}
-		return v, err
-	})
+	}
+	c.mu.Unlock()
+	if value.Type() != js.TypeString {
+		return ""
+	}
+	v := value.String()
+	if c.scheme != "" && len(v) > len(c.scheme) && v[:len(c.scheme)+1] == c.scheme+" " {
+		return v[len(c.scheme)+1:]
+	}
+	return v
 }
 
 func optString(v js.Value) string {
@@ -245,22 +292,23 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	}
 	c := &client{}
 	f := &Fetcher{Fetch: fetch, Credentials: optString(cfg.Get("credentials"))}
-	_ = catch(func() { f.Page = session.Origin(global.Get("location").Get("origin").String()) })
+	_ = catch(func() { c.page = session.Origin(global.Get("location").Get("origin").String()) })
 	sc := session.Config{
 		Header: optString(cfg.Get("header")),
 		Scheme: "Bearer",
-		Leeway: 30 * time.Second,
+		Leeway: 30 * session.Second,
 		Warn:   warn,
+		Clock:  Clock{},
 	}
 	if s := cfg.Get("scheme"); s.Type() == js.TypeString {
 		sc.Scheme = s.String()
 	}
 	sc.RefreshOnNetworkError = cfg.Get("refreshOnNetworkError").Truthy()
 	if v := cfg.Get("leeway"); v.Type() == js.TypeNumber && v.Float() >= 0 {
-		sc.Leeway = time.Duration(v.Float() * float64(time.Second))
+		sc.Leeway = session.Duration(v.Float() * float64(session.Second))
 	}
 	if v := cfg.Get("refreshTimeout"); v.Type() == js.TypeNumber && v.Float() > 0 {
-		sc.RefreshTimeout = time.Duration(v.Float() * float64(time.Millisecond))
+		sc.RefreshTimeout = session.Duration(v.Float() * float64(session.Millisecond))
 	}
 	var err error
 	if sc.Origins, err = stringList(cfg.Get("origins"), "origins"); err != nil {
@@ -317,7 +365,9 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 			_ = catch(func() { on.Invoke(e.String()) })
 		}
 	}
-	c.s = session.New(sc, f)
+	c.scheme = sc.Scheme
+	c.guarded = sc.Header != "" && !isAuthorization(sc.Header)
+	c.s = session.New(sc, nil)
 	if c.tabs != nil {
 		c.tabs.sync = c.s.Sync
 		c.tabs.register()

@@ -3,88 +3,50 @@
 package jsbridge
 
 import (
-	"context"
+	"sync"
 	"syscall/js"
 
 	"github.com/jwtfetch/jwtfetch/wasm/session"
 )
 
-// Request is an application request: a browser Request that is never sent
-// itself. Each attempt sends a clone, so the retry after a refresh has the
-// same method, headers and body bytes as the first try.
-// https://developer.mozilla.org/docs/Web/API/Request/clone
-type Request struct {
-	base     js.Value
-	url      string
-	redirect string // the caller's redirect mode: follow, manual or error
-}
+// The shim sends the application's requests itself, with the page's
+// original fetch; Go decides what they carry (see exports.go). Go sends
+// only the refresh request, with Fetcher.
 
-// NewRequest builds a Request the way fetch(input, init) would. A bad input
-// gives the browser's own TypeError.
-func NewRequest(input, init js.Value) (*Request, error) {
-	var r Request
-	err := catch(func() {
-		if init.IsUndefined() || init.IsNull() {
-			r.base = jsRequest.New(input)
-		} else {
-			r.base = jsRequest.New(input, init)
-		}
-		r.url = r.base.Get("url").String()
-		r.redirect = r.base.Get("redirect").String()
-	})
-	if err != nil {
-		return nil, pass(err)
-	}
-	return &r, nil
-}
-
-// URL implements session.Request.
-func (r *Request) URL() string { return r.url }
-
-// Signal returns the request's AbortSignal.
-func (r *Request) Signal() js.Value { return r.base.Get("signal") }
-
-// Response is a browser Response; only its status crosses into Go.
-type Response struct {
-	Value  js.Value
-	status int
-}
-
-// Status implements session.Response.
-func (r *Response) Status() int { return r.status }
-
-// Fetcher sends requests with a fetch function: the page's original fetch,
-// captured before anyone could replace window.fetch with ours, so a page
-// that does `window.fetch = api.fetch` cannot make a request loop.
+// Fetcher sends refresh requests with a fetch function: the page's
+// original fetch, captured before anyone could replace window.fetch with
+// ours, so a page that does `window.fetch = api.fetch` cannot make a
+// request loop.
 type Fetcher struct {
 	Fetch js.Value
 	// Credentials is the RequestInit credentials mode of refresh requests.
 	Credentials string
-	// Page is the origin of the page (session.Origin form).
-	Page string
 }
 
-// Redirect guards. Browsers remove Authorization from a request that a
-// redirect sends to another origin, but no other header: a token in
-// X-Whatever would follow a 30x anywhere. So a request that carries the
-// token in another header never follows a redirect away from where it was
-// allowed to go. To the page's own origin it is sent with mode
-// 'same-origin': the browser follows same-origin hops (with the token) and
-// fails with a network error, before sending anything, at a hop to another
-// origin. To another allowed origin it is sent with redirect 'manual': a
-// redirect comes back as an opaque response whose target cannot be read,
-// and is rejected. The caller's own 'manual' or 'error' is kept as it is.
+// Redirect guards, the third element of an answer to authorize (see
+// exports.go). Browsers remove Authorization from a request that a redirect
+// sends to another origin, but no other header: a token in X-Whatever
+// would follow a 30x anywhere. So a request that carries the token in
+// another header never follows a redirect away from where it was allowed to
+// go. To the page's own origin the shim sends it with mode 'same-origin':
+// the browser follows same-origin hops (with the token) and fails with a
+// network error, before sending anything, at a hop to another origin. To
+// another allowed origin it sends it with redirect 'manual': a redirect
+// comes back as an opaque response whose target cannot be read, and is
+// rejected. The caller's own 'manual' or 'error' is kept as it is.
 const (
 	guardNone = iota
 	guardSameOrigin
 	guardManual
 )
 
-func (f *Fetcher) guard(r *Request, header string) int {
-	if header == "" || isAuthorization(header) || r.redirect != "follow" {
+// guard returns the redirect guard for a request to origin (session.Origin
+// form) carrying the token in header, from a page at page.
+func guard(header, origin, page string) int {
+	if isAuthorization(header) {
 		return guardNone
 	}
-	if f.Page != "" && session.Origin(r.url) == f.Page {
+	if page != "" && origin == page {
 		return guardSameOrigin
 	}
 	return guardManual
@@ -106,54 +68,11 @@ func isAuthorization(h string) bool {
 	return true
 }
 
-// Do implements session.Doer. Its errors are the request's own (passError):
-// the browser's TypeError or AbortError, as fetch would reject.
-func (f *Fetcher) Do(ctx context.Context, req session.Request, header, value string) (session.Response, error) {
-	r := req.(*Request)
-	guard := f.guard(r, header)
-	var p js.Value
-	err := catch(func() {
-		attempt := r.base.Call("clone")
-		switch guard {
-		case guardSameOrigin:
-			attempt = jsRequest.New(attempt, map[string]any{"mode": "same-origin"})
-		case guardManual:
-			attempt = jsRequest.New(attempt, map[string]any{"redirect": "manual"})
-		}
-		if header != "" {
-			attempt.Get("headers").Call("set", header, value)
-		}
-		p = f.Fetch.Invoke(attempt)
-	})
-	if err != nil {
-		return nil, pass(err)
-	}
-	v, err := awaitPromise(ctx, p)
-	if err != nil {
-		if je, ok := err.(*JSError); ok && guard == guardSameOrigin && errorName(je.Value) == "TypeError" {
-			return nil, redirectError(header, "network error, or a redirect to another origin, which is not followed")
-		}
-		return nil, pass(err)
-	}
-	if guard == guardManual && v.Get("type").String() == "opaqueredirect" {
-		return nil, redirectError(header, "the response is a redirect, which is not followed")
-	}
-	return &Response{Value: v, status: v.Get("status").Int()}, nil
-}
-
-// redirectError is the TypeError (a network error, as fetch reports a
-// redirect it may not follow) for a redirect a guard stopped.
-func redirectError(header, what string) error {
-	return &passError{Value: jsTypeError.New("jwtfetch: " + what + ": the token travels in " + header +
-		", which browsers do not remove when a redirect leads to another origin, so such requests follow no redirect away from their origin." +
-		" Request the final URL, or send the token in Authorization")}
-}
-
 // Post implements session.Poster for the refresh request. The request is
 // aborted when ctx ends (the refresh's time budget). It follows no
 // redirect: a 307 would send the refresh token wherever it points, a 301
 // would turn the POST into a GET.
-func (f *Fetcher) Post(ctx context.Context, url, contentType, body string) (session.Reply, error) {
+func (f *Fetcher) Post(ctx session.Ctx, url, contentType, body string) (session.Reply, error) {
 	var ac, p js.Value
 	err := catch(func() {
 		ac = global.Get("AbortController").New()
@@ -174,8 +93,15 @@ func (f *Fetcher) Post(ctx context.Context, url, contentType, body string) (sess
 	if err != nil {
 		return session.Reply{}, err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = catch(func() { ac.Call("abort") }) })
-	defer stop()
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = catch(func() { ac.Call("abort") })
+		case <-finished:
+		}
+	}()
 	resp, err := awaitPromise(ctx, p)
 	if err != nil {
 		return session.Reply{}, err
@@ -204,15 +130,52 @@ func (f *Fetcher) Post(ctx context.Context, url, contentType, body string) (sess
 
 // httpDate reads a Date header (null when absent or not exposed by CORS)
 // into Unix milliseconds, 0 when it cannot be read. JavaScript's Date.parse
-// does the parsing: time's own parser would link its formatting code into
-// the wasm.
+// does the parsing: the wasm does not link package time.
 func httpDate(h js.Value) int64 {
 	if h.Type() != js.TypeString {
 		return 0
 	}
-	ms := global.Get("Date").Call("parse", h).Float()
+	ms := jsDate.Call("parse", h).Float()
 	if ms != ms || ms <= 0 { // NaN: unreadable
 		return 0
 	}
 	return int64(ms)
+}
+
+// Clock is a session.Clock over Date.now and setTimeout: package time
+// would add about 37 KB of brotli to the wasm.
+type Clock struct{}
+
+// Now implements session.Clock.
+func (Clock) Now() int64 { return int64(jsDate.Call("now").Float()) }
+
+// AfterFunc implements session.Clock. The timer's callback is released
+// when it fires or is stopped.
+func (Clock) AfterFunc(d session.Duration, f func()) func() {
+	var mu sync.Mutex
+	done := false
+	var fn js.Func
+	fn = newFunc(func(js.Value, []js.Value) any {
+		mu.Lock()
+		fire := !done
+		if fire {
+			done = true
+			release(fn)
+		}
+		mu.Unlock()
+		if fire {
+			go f()
+		}
+		return nil
+	})
+	id := global.Call("setTimeout", fn, float64(d)/float64(session.Millisecond))
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			done = true
+			global.Call("clearTimeout", id)
+			release(fn)
+		}
+	}
 }

@@ -3,10 +3,8 @@
 package jsbridge
 
 import (
-	"context"
 	"errors"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"syscall/js"
 
@@ -14,13 +12,12 @@ import (
 )
 
 var (
-	global      = js.Global()
-	jsPromise   = global.Get("Promise")
-	jsError     = global.Get("Error")
-	jsTypeError = global.Get("TypeError")
-	jsConsole   = global.Get("console")
-	jsRequest   = global.Get("Request")
-	jsReflect   = global.Get("Reflect")
+	global    = js.Global()
+	jsPromise = global.Get("Promise")
+	jsError   = global.Get("Error")
+	jsConsole = global.Get("console")
+	jsDate    = global.Get("Date")
+	jsReflect = global.Get("Reflect")
 )
 
 // get reads v[name] for an object the app made (a refresh result, a thrown
@@ -86,12 +83,23 @@ const standardNames = "|Error|TypeError|RangeError|SyntaxError|ReferenceError|Ev
 	"|ConstraintError|TransactionInactiveError|ReadOnlyError|InvalidAccessError|OperationError" +
 	"|NetworkError|EncodingError|NotReadableError|InvalidCharacterError|"
 
+// contains reports whether sub is within s (package strings would cost the
+// wasm about 7 KB of brotli).
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
 // errorName returns v's name if it is a standard error name, else "". A
 // throwing name getter counts as no name.
 func errorName(v js.Value) string {
 	name := ""
 	_ = catch(func() {
-		if n := get(v, "name"); n.Type() == js.TypeString && strings.Contains(standardNames, "|"+n.String()+"|") {
+		if n := get(v, "name"); n.Type() == js.TypeString && contains(standardNames, "|"+n.String()+"|") {
 			name = n.String()
 		}
 	})
@@ -147,7 +155,7 @@ func catch(fn func()) (err error) {
 // Await waits until v settles when it is a promise (any other value is
 // returned at once) or ctx is done. The callbacks release themselves when
 // the promise settles; if ctx ends first they stay until it does.
-func Await(ctx context.Context, v js.Value) (js.Value, error) {
+func Await(ctx session.Ctx, v js.Value) (js.Value, error) {
 	var p js.Value
 	if err := catch(func() { p = jsPromise.Call("resolve", v) }); err != nil {
 		return js.Undefined(), err
@@ -157,7 +165,7 @@ func Await(ctx context.Context, v js.Value) (js.Value, error) {
 
 // awaitPromise is Await for a value known to be a Promise (what fetch,
 // Response.text and LockManager.request return), saving a call.
-func awaitPromise(ctx context.Context, p js.Value) (js.Value, error) {
+func awaitPromise(ctx session.Ctx, p js.Value) (js.Value, error) {
 	ok := make(chan js.Value, 1)
 	bad := make(chan js.Value, 1)
 	var success, failure js.Func
@@ -223,20 +231,13 @@ func ToJSError(err error) js.Value {
 	if pe, ok := err.(*passError); ok {
 		return pe.Value
 	}
-	code := session.CodeOf(err)
-	status := 0
-	var se *session.Error
-	if errors.As(err, &se) {
-		status = se.Status
-	}
-	switch {
-	case code != "":
-	case errors.Is(err, context.Canceled):
-		code = session.CodeCanceled
-	case errors.Is(err, context.DeadlineExceeded):
+	code, status := "ERR_INTERNAL", 0
+	if se := session.AsError(err); se != nil {
+		code, status = se.Code, se.Status
+	} else if session.IsTimeout(err) {
 		code = session.CodeTimeout
-	default:
-		code = "ERR_INTERNAL"
+	} else if err == session.ErrCanceled {
+		code = session.CodeCanceled
 	}
 	e := jsError.New(err.Error())
 	e.Set("name", "JwtFetchError")

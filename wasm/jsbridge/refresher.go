@@ -3,8 +3,6 @@
 package jsbridge
 
 import (
-	"context"
-	"errors"
 	"syscall/js"
 
 	"github.com/jwtfetch/jwtfetch/wasm/session"
@@ -24,7 +22,7 @@ type FuncRefresher struct {
 // Refresh implements session.Refresher. Nothing the function returns or
 // throws can crash the runtime (a throwing getter included), and none of
 // its text reaches a message.
-func (r FuncRefresher) Refresh(ctx context.Context, refreshToken string) (session.Grant, error) {
+func (r FuncRefresher) Refresh(ctx session.Ctx, refreshToken string) (session.Grant, error) {
 	var p js.Value
 	err := catch(func() { p = r.Fn.Invoke(refreshToken) })
 	if err == nil {
@@ -79,8 +77,7 @@ func firstString(v js.Value, names ...string) string {
 // that is a refusal ends the session. Its text is never copied: it may
 // quote the refresh token.
 func funcError(err error) error {
-	var je *JSError
-	if errors.As(err, &je) {
+	if je, ok := err.(*JSError); ok {
 		var refused bool
 		status := 0
 		_ = catch(func() {

@@ -1,31 +1,28 @@
 package session
 
 import (
-	"context"
 	"sync"
-	"time"
 )
 
-// Request is one application request as the session sees it. The bridge's
-// implementation holds the browser Request; Doer.Do may be called with it
-// twice (the retry), so it must be able to send its body again.
+// Request is one application request as the session sees it. Doer.Do may
+// be called with it twice (the retry), so it must be able to send its body
+// again.
 type Request interface {
 	// URL is the absolute URL the request goes to.
 	URL() string
 }
 
 // Response is what the session needs of a response: only its status. The
-// body stays where it is (in the browser) and goes back to the caller
-// untouched.
+// body goes back to the caller untouched.
 type Response interface {
 	Status() int
 }
 
-// Doer sends application requests.
+// Doer sends application requests for Client.Do.
 type Doer interface {
 	// Do sends req. When header is not empty, the request carries
 	// header: value; the caller's request itself is never modified.
-	Do(ctx context.Context, req Request, header, value string) (Response, error)
+	Do(ctx Ctx, req Request, header, value string) (Response, error)
 }
 
 // Options are per-request switches.
@@ -75,16 +72,17 @@ type Config struct {
 	// or the bare token when Scheme is empty. Header "" means Authorization.
 	Header, Scheme string
 	// Leeway: a request whose token expires within Leeway refreshes first.
-	Leeway time.Duration
+	Leeway Duration
 	// RefreshTimeout bounds a refresh; 0 means 10 s.
-	RefreshTimeout time.Duration
+	RefreshTimeout Duration
 	// Refresher gets new tokens; nil means tokens are never refreshed and a
 	// refreshOn status is handed back as is.
 	Refresher Refresher
 	// Store persists the session; nil means memory only.
 	Store Store
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time and runs the timers; nil means SystemClock,
+	// which js/wasm builds do not have (the bridge sets its own).
+	Clock Clock
 	// OnEvent is called after each change, never with the Client's lock
 	// held, so it may call back into the Client.
 	OnEvent func(Event)
@@ -106,31 +104,39 @@ type Config struct {
 type Locker interface {
 	// Lock waits for the lock until ctx ends and returns the function that
 	// releases it.
-	Lock(ctx context.Context) (unlock func(), err error)
+	Lock(ctx Ctx) (unlock func(), err error)
 }
 
 // Shared holds the latest refresh result for every tab, in the persisted
 // form (EncodeState), with the time it was stored in Unix milliseconds. It
 // must be read-your-writes consistent across tabs the moment Save returns
 // (IndexedDB is; localStorage is not: see DESIGN.md), and apply writes in
-// the order they were made. Like Grant, it passes no time.Time, to keep
-// time's formatting code out of the wasm.
+// the order they were made.
 type Shared interface {
 	// Load returns the stored state and when it was stored; ok is false
 	// when nothing is stored.
-	Load(ctx context.Context) (state string, atMilli int64, ok bool, err error)
+	Load(ctx Ctx) (state string, atMilli int64, ok bool, err error)
 	// Save stores state as obtained at atMilli.
-	Save(ctx context.Context, state string, atMilli int64) error
+	Save(ctx Ctx, state string, atMilli int64) error
 	// Delete removes the stored state (the session ended).
-	Delete(ctx context.Context) error
+	Delete(ctx Ctx) error
 }
 
 // sharedWriteTimeout bounds a write to the Shared store. It runs after the
 // waiters have their answer, so it delays no request.
-const sharedWriteTimeout = 5 * time.Second
+const sharedWriteTimeout = 5 * Second
+
+// defaultClock is SystemClock where package time may be linked (see
+// clock_time.go); nil in js/wasm.
+var defaultClock Clock
 
 // Client holds one session: the tokens, the refresh in flight and the
 // requests waiting for it. It is safe for concurrent use.
+//
+// Its request API is made of decisions, so that whoever sends (the
+// JavaScript shim with the page's fetch, or Do here) carries them out:
+// Authorize says what a request carries, Retry whether an answer means
+// the token failed, and Successor gives the token to retry with.
 type Client struct {
 	cfg     Config
 	doer    Doer
@@ -138,6 +144,8 @@ type Client struct {
 
 	mu  sync.Mutex
 	tok Tokens
+	// auth is the Auth for tok.Access, made once per token.
+	auth Auth
 	// bad is an access token a server has rejected; requests wait for the
 	// refresh instead of sending it again.
 	bad string
@@ -146,12 +154,14 @@ type Client struct {
 	// login) during a refresh wins.
 	gen    uint64
 	flight *flight
-	// since is when tok was obtained here (login, refresh, sync); a shared
-	// refresh result is newer than tok when it was stored after since.
-	since time.Time
-	// firstLife is the access token lifetime first seen in this session;
-	// a refreshed token is never expected to live longer (see capLife).
-	firstLife time.Duration
+	// since is when tok was obtained here (login, refresh, sync), in Unix
+	// milliseconds; a shared refresh result is newer than tok when it was
+	// stored after since.
+	since int64
+	// firstLife is the access token lifetime (ms) first seen in this
+	// session; a refreshed token is never expected to live longer (see
+	// capLife).
+	firstLife int64
 }
 
 // flight is a refresh in progress. done is closed once tok and err are set.
@@ -161,9 +171,9 @@ type flight struct {
 	err  error
 }
 
-// New returns a Client that sends requests through doer and restores the
-// session from cfg.Store. A stored value that cannot be read means logged
-// out.
+// New returns a Client that restores the session from cfg.Store (a stored
+// value that cannot be read means logged out). doer sends the requests of
+// Do; it may be nil when Do is not used (the browser's shim sends its own).
 func New(cfg Config, doer Doer) *Client {
 	if cfg.Header == "" {
 		cfg.Header = "Authorization"
@@ -172,10 +182,13 @@ func New(cfg Config, doer Doer) *Client {
 		cfg.RefreshOn = []int{401}
 	}
 	if cfg.RefreshTimeout <= 0 {
-		cfg.RefreshTimeout = 10 * time.Second
+		cfg.RefreshTimeout = 10 * Second
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		if defaultClock == nil {
+			panic("jwtfetch: session.Config.Clock is required on js/wasm")
+		}
+		cfg.Clock = defaultClock
 	}
 	if cfg.Store == nil {
 		cfg.Store = &MemStore{}
@@ -203,46 +216,96 @@ func (c *Client) load() Tokens {
 	return t
 }
 
-// Do sends req, with the access token when its origin is allowed, and
-// refreshes and retries once when the answer's status is in RefreshOn.
-func (c *Client) Do(ctx context.Context, req Request, opt Options) (Response, error) {
-	if opt.SkipAuth || !c.origins.allows(req.URL()) {
-		return c.doer.Do(ctx, req, "", "")
-	}
-	access, err := c.tokenForRequest(ctx)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.send(ctx, req, access)
-	if access == "" || opt.SkipRefresh || c.cfg.Refresher == nil {
-		return resp, err
-	}
-	if err != nil {
-		if !c.cfg.RefreshOnNetworkError || ctx.Err() != nil {
-			return nil, err
-		}
-	} else if !c.isRefreshStatus(resp.Status()) {
-		return resp, nil
-	}
-	t, err := c.refresh(ctx, access)
-	if err != nil {
-		return nil, err
-	}
-	return c.send(ctx, req, t.Access)
+func (c *Client) now() int64 { return c.cfg.Clock.Now() }
+
+// Auth is what a request carries: Header: Value, or nothing when Header is
+// "". Token is the access token in Value, what Successor is told failed.
+type Auth struct {
+	Header, Value, Token string
 }
 
-func (c *Client) send(ctx context.Context, req Request, access string) (Response, error) {
+// authFor returns the Auth that sends access; c.mu must be held.
+func (c *Client) authFor(access string) Auth {
 	if access == "" {
-		return c.doer.Do(ctx, req, "", "")
+		return Auth{}
 	}
-	value := access
-	if c.cfg.Scheme != "" {
-		value = c.cfg.Scheme + " " + access
+	if c.auth.Token != access {
+		value := access
+		if c.cfg.Scheme != "" {
+			value = c.cfg.Scheme + " " + access
+		}
+		c.auth = Auth{Header: c.cfg.Header, Value: value, Token: access}
 	}
-	return c.doer.Do(ctx, req, c.cfg.Header, value)
+	return c.auth
 }
 
-func (c *Client) isRefreshStatus(status int) bool {
+// Wait is a refresh that a request must wait for before it is sent.
+type Wait struct {
+	c *Client
+	f *flight
+}
+
+// Done is closed when the refresh has ended; Wait then returns at once.
+func (w *Wait) Done() <-chan struct{} { return w.f.done }
+
+// Wait returns what the request carries once the refresh has ended, or its
+// error (the session is over: CodeAuthExpired; the refresh failed: its
+// code). ctx bounds only this caller's wait.
+func (w *Wait) Wait(ctx Ctx) (Auth, error) {
+	select {
+	case <-w.f.done:
+	case <-ctx.Done():
+		return Auth{}, contextError(ctx, "request")
+	}
+	if w.f.err != nil {
+		return Auth{}, w.f.err
+	}
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	return w.c.authFor(w.f.tok.Access), nil
+}
+
+// Authorize says what a request to url carries, without blocking: the
+// access token when url's origin is allowed and the token is good, nothing
+// when the origin is not allowed or there is no session. When a refresh
+// must come first (the token is about to expire, a server has refused it,
+// or only a refresh token is known), it starts or joins that refresh and
+// returns it as a Wait instead.
+func (c *Client) Authorize(url string) (Auth, *Wait) {
+	if !c.origins.allows(url) {
+		return Auth{}, nil
+	}
+	c.mu.Lock()
+	t := c.tok
+	if c.cfg.Refresher == nil || t.Refresh == "" || (t.Access != "" && t.Access != c.bad && !c.expiring(t)) {
+		a := c.authFor(t.Access)
+		c.mu.Unlock()
+		return a, nil
+	}
+	f := c.joinLocked(t.Access)
+	c.mu.Unlock()
+	return Auth{}, &Wait{c: c, f: f}
+}
+
+// expiring reports whether t's access token is within the leeway of its
+// expiry, so requests should wait for a refresh rather than send it.
+func (c *Client) expiring(t Tokens) bool {
+	at := t.refreshAt(c.cfg.Leeway)
+	return at != 0 && c.now() >= at
+}
+
+// Retry reports whether an answer to a request that carried a token means
+// that the token failed, so the request should get the token's Successor
+// and be sent again: a status in RefreshOn, or status 0 (no response: a
+// network error) with RefreshOnNetworkError. Without a Refresher nothing
+// is retried.
+func (c *Client) Retry(status int) bool {
+	if c.cfg.Refresher == nil {
+		return false
+	}
+	if status == 0 {
+		return c.cfg.RefreshOnNetworkError
+	}
 	for _, s := range c.cfg.RefreshOn {
 		if s == status {
 			return true
@@ -251,33 +314,72 @@ func (c *Client) isRefreshStatus(status int) bool {
 	return false
 }
 
-// tokenForRequest returns the access token to send, refreshing first when
-// the current one is known to be bad, about to expire, or missing while a
-// refresh token is there. "" means send the request without a token.
-func (c *Client) tokenForRequest(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	t, bad := c.tok, c.bad
-	c.mu.Unlock()
-	if c.cfg.Refresher == nil || t.Refresh == "" {
-		return t.Access, nil
+// RetryOn returns what Retry answers true to, for a sender that checks
+// answers itself before asking: the statuses, and whether a network error
+// counts. Without a Refresher both are empty.
+func (c *Client) RetryOn() (statuses []int, networkError bool) {
+	if c.cfg.Refresher == nil {
+		return nil, false
 	}
-	if t.Access != "" && t.Access != bad {
-		at := t.refreshAt(c.cfg.Leeway)
-		if at.IsZero() || c.cfg.Now().Before(at) {
-			return t.Access, nil
+	return append([]int(nil), c.cfg.RefreshOn...), c.cfg.RefreshOnNetworkError
+}
+
+// Successor is "this token failed: give me its successor". failed is the
+// Auth.Token a request carried when Retry said its answer means the token
+// failed. When the current token is already another one (some other
+// request refreshed meanwhile), that one is returned at once; otherwise the
+// caller joins the refresh in flight or starts it. ctx bounds only this
+// caller's wait: leaving does not disturb the refresh or other waiters.
+func (c *Client) Successor(ctx Ctx, failed string) (Auth, error) {
+	t, err := c.refresh(ctx, failed)
+	if err != nil {
+		return Auth{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.authFor(t.Access), nil
+}
+
+// Do sends req through the Doer, carrying out the decisions above: the
+// token when its origin is allowed (after the refresh when one must come
+// first), and when the answer says the token failed, one retry with its
+// successor.
+func (c *Client) Do(ctx Ctx, req Request, opt Options) (Response, error) {
+	var a Auth
+	if !opt.SkipAuth {
+		var w *Wait
+		if a, w = c.Authorize(req.URL()); w != nil {
+			var err error
+			if a, err = w.Wait(ctx); err != nil {
+				return nil, err
+			}
 		}
 	}
-	nt, err := c.refresh(ctx, t.Access)
-	return nt.Access, err
+	resp, err := c.doer.Do(ctx, req, a.Header, a.Value)
+	if a.Token == "" || opt.SkipRefresh {
+		return resp, err
+	}
+	status := 0
+	if err == nil {
+		status = resp.Status()
+	} else if ctx.Err() != nil {
+		return nil, err
+	}
+	if !c.Retry(status) {
+		return resp, err
+	}
+	if a, err = c.Successor(ctx, a.Token); err != nil {
+		return nil, err
+	}
+	return c.doer.Do(ctx, req, a.Header, a.Value)
 }
 
 // refresh returns tokens that replace failed, the access token a request
 // found (or predicted) to be no longer good. When the current token is
 // already another one, some other request has refreshed and that token is
 // returned at once; otherwise the caller joins the refresh in flight or
-// starts it. ctx bounds only this caller's wait: leaving does not disturb
-// the refresh or the other waiters.
-func (c *Client) refresh(ctx context.Context, failed string) (Tokens, error) {
+// starts it. ctx bounds only this caller's wait.
+func (c *Client) refresh(ctx Ctx, failed string) (Tokens, error) {
 	c.mu.Lock()
 	if c.tok.Access != "" && c.tok.Access != failed && c.tok.Access != c.bad {
 		t := c.tok
@@ -299,15 +401,7 @@ func (c *Client) refresh(ctx context.Context, failed string) (Tokens, error) {
 		c.emit(events)
 		return Tokens{}, errNoSession
 	}
-	if failed != "" && failed == c.tok.Access {
-		c.bad = failed
-	}
-	f := c.flight
-	if f == nil {
-		f = &flight{done: make(chan struct{})}
-		c.flight = f
-		go c.run(f, start{refresh: c.tok.Refresh, access: c.tok.Access, gen: c.gen, since: c.since})
-	}
+	f := c.joinLocked(failed)
 	c.mu.Unlock()
 	select {
 	case <-f.done:
@@ -317,9 +411,23 @@ func (c *Client) refresh(ctx context.Context, failed string) (Tokens, error) {
 	}
 }
 
+// joinLocked marks failed as bad (when it is the current token) and returns
+// the refresh in flight, starting it if there is none. c.mu must be held,
+// and there must be a Refresher and a refresh token.
+func (c *Client) joinLocked(failed string) *flight {
+	if failed != "" && failed == c.tok.Access {
+		c.bad = failed
+	}
+	if c.flight == nil {
+		c.flight = &flight{done: make(chan struct{})}
+		go c.run(c.flight, start{refresh: c.tok.Refresh, access: c.tok.Access, gen: c.gen, since: c.since})
+	}
+	return c.flight
+}
+
 // Refresh forces a refresh (or joins the one in flight) and returns the new
 // access token.
-func (c *Client) Refresh(ctx context.Context) (string, error) {
+func (c *Client) Refresh(ctx Ctx) (string, error) {
 	c.mu.Lock()
 	failed := c.tok.Access
 	c.mu.Unlock()
@@ -331,7 +439,7 @@ func (c *Client) Refresh(ctx context.Context) (string, error) {
 type start struct {
 	refresh, access string
 	gen             uint64
-	since           time.Time
+	since           int64
 }
 
 // run performs one refresh and wakes every waiter with its result. The new
@@ -339,8 +447,8 @@ type start struct {
 // persisted before it can be needed again. One time budget, RefreshTimeout,
 // covers the wait for the cross-tab lock and the refresh request together.
 func (c *Client) run(f *flight, st start) {
-	ctx, cancel := WithTimeout(context.Background(), c.cfg.RefreshTimeout)
-	defer cancel()
+	ctx := withTimeout(c.cfg.Clock, c.cfg.RefreshTimeout)
+	defer ctx.cancel()
 	unlock := func() {}
 	t, fresh, err := c.obtain(ctx, st, &unlock)
 	defer unlock()
@@ -360,7 +468,7 @@ func (c *Client) run(f *flight, st start) {
 		if c.firstLife == 0 {
 			c.firstLife = t.Lifetime
 		}
-		c.tok, c.bad, c.since = t, "", c.cfg.Now()
+		c.tok, c.bad, c.since = t, "", c.now()
 		c.persistLocked()
 		committed = true
 		events = []Event{EventTokens, EventRefresh}
@@ -384,7 +492,7 @@ func (c *Client) run(f *flight, st start) {
 // is one (its release function is left in *unlock), from another tab's
 // fresh result when there is one, else from the Refresher. fresh reports
 // that the tokens come from the Refresher, so other tabs must be told.
-func (c *Client) obtain(ctx context.Context, st start, unlock *func()) (t Tokens, fresh bool, err error) {
+func (c *Client) obtain(ctx Ctx, st start, unlock *func()) (t Tokens, fresh bool, err error) {
 	if c.cfg.Locker == nil {
 		// No lock, no sharing: each tab refreshes on its own.
 		t, err = c.refreshWith(ctx, st.refresh)
@@ -416,7 +524,7 @@ func (c *Client) obtain(ctx context.Context, st start, unlock *func()) (t Tokens
 		switch {
 		case err != nil:
 			c.warn("jwtfetch: cannot read the shared session" + Because(err))
-		case ok && at > st.since.UnixMilli() && t.Access != "" && t.Access != st.access:
+		case ok && at > st.since && t.Access != "" && t.Access != st.access:
 			return t, false, nil // another tab refreshed: no request needed
 		}
 	}
@@ -429,9 +537,9 @@ func (c *Client) obtain(ctx context.Context, st start, unlock *func()) (t Tokens
 // while the write runs, the shared copy is deleted, so that a logout during
 // a refresh leaves the refreshed tokens nowhere.
 func (c *Client) publish(gen uint64, t Tokens) {
-	ctx, cancel := WithTimeout(context.Background(), sharedWriteTimeout)
-	defer cancel()
-	if err := c.cfg.Shared.Save(ctx, EncodeState(t), c.cfg.Now().UnixMilli()); err != nil {
+	ctx := withTimeout(c.cfg.Clock, sharedWriteTimeout)
+	defer ctx.cancel()
+	if err := c.cfg.Shared.Save(ctx, EncodeState(t), c.now()); err != nil {
 		c.warn("jwtfetch: cannot share the refreshed session" + Because(err))
 	}
 	c.mu.Lock()
@@ -443,7 +551,7 @@ func (c *Client) publish(gen uint64, t Tokens) {
 }
 
 // deleteShared removes the Shared copy of the session, if there is one.
-func (c *Client) deleteShared(ctx context.Context) {
+func (c *Client) deleteShared(ctx Ctx) {
 	if c.cfg.Shared == nil {
 		return
 	}
@@ -454,7 +562,7 @@ func (c *Client) deleteShared(ctx context.Context) {
 
 // refreshWith calls the Refresher and keeps the old refresh token when the
 // answer has none (no rotation).
-func (c *Client) refreshWith(ctx context.Context, refreshToken string) (Tokens, error) {
+func (c *Client) refreshWith(ctx Ctx, refreshToken string) (Tokens, error) {
 	t, err := c.callRefresher(ctx, refreshToken)
 	if err == nil && t.Refresh == "" {
 		t.Refresh = refreshToken
@@ -466,7 +574,7 @@ func (c *Client) refreshWith(ctx context.Context, refreshToken string) (Tokens, 
 // ends. The bound holds even for a Refresher that ignores its context (a
 // user function that never settles): the waiters are woken and the next
 // request may try again.
-func (c *Client) callRefresher(ctx context.Context, refreshToken string) (Tokens, error) {
+func (c *Client) callRefresher(ctx Ctx, refreshToken string) (Tokens, error) {
 	type result struct {
 		t   Tokens
 		err error
@@ -474,7 +582,7 @@ func (c *Client) callRefresher(ctx context.Context, refreshToken string) (Tokens
 	ch := make(chan result, 1)
 	go func() {
 		g, err := c.cfg.Refresher.Refresh(ctx, refreshToken)
-		ch <- result{grantTokens(g, c.cfg.Now()), err}
+		ch <- result{grantTokens(g, c.now()), err}
 	}()
 	select {
 	case r := <-ch:
@@ -505,8 +613,8 @@ func (c *Client) persistLocked() {
 		err = c.cfg.Store.Clear()
 		if c.cfg.Shared != nil {
 			go func() {
-				ctx, cancel := WithTimeout(context.Background(), sharedWriteTimeout)
-				defer cancel()
+				ctx := withTimeout(c.cfg.Clock, sharedWriteTimeout)
+				defer ctx.cancel()
 				c.deleteShared(ctx)
 			}()
 		}
@@ -521,7 +629,7 @@ func (c *Client) persistLocked() {
 // discarded and its waiters get these tokens.
 func (c *Client) SetTokens(access, refresh string, expiresIn float64) {
 	c.mu.Lock()
-	now := c.cfg.Now()
+	now := c.now()
 	c.tok, c.bad, c.since = NewTokens(access, refresh, expiresIn, now), "", now
 	c.firstLife = c.tok.Lifetime
 	c.gen++
@@ -559,7 +667,7 @@ func (c *Client) Sync(raw string) {
 		c.mu.Unlock()
 		return
 	}
-	c.tok, c.bad, c.since = t, "", c.cfg.Now()
+	c.tok, c.bad, c.since = t, "", c.now()
 	c.firstLife = t.Lifetime
 	c.gen++
 	c.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 const apiURL = "https://api.test/me"
 
 type harness struct {
+	t      *testing.T
 	clock  *fakeClock
 	api    *fakeAPI
 	ref    *fakeRefresher
@@ -29,16 +30,16 @@ type harness struct {
 // refresher; mod may change the config before the client is made.
 func newHarness(t *testing.T, mod func(*Config)) *harness {
 	t.Helper()
-	h := &harness{clock: newClock(), api: newAPI(), store: &MemStore{}, events: &eventLog{}}
+	h := &harness{t: t, clock: newClock(), api: newAPI(), store: &MemStore{}, events: &eventLog{}}
 	h.ref = &fakeRefresher{api: h.api, clock: h.clock, ttl: time.Minute}
 	cfg := Config{
 		Origins:        []string{"https://api.test"},
 		Scheme:         "Bearer",
-		Leeway:         30 * time.Second,
-		RefreshTimeout: 2 * time.Second,
+		Leeway:         30 * Second,
+		RefreshTimeout: 2 * Second,
 		Refresher:      h.ref,
 		Store:          h.store,
-		Now:            h.clock.Now,
+		Clock:          h.clock,
 		OnEvent:        h.events.add,
 		Warn:           func(m string) { h.warns = append(h.warns, m) },
 	}
@@ -52,7 +53,7 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 // login gives the client a fresh pair that the API accepts and returns the
 // access token.
 func (h *harness) login() string {
-	access := jwtAt(h.clock.Now(), 10*time.Minute, 1)
+	access := jwtAt(h.clock.Time(), 10*time.Minute, 1)
 	h.api.accept(access)
 	h.c.SetTokens(access, "refresh-0", 0)
 	return access
@@ -256,7 +257,7 @@ func TestFailedRefreshLeavesNothingStuck(t *testing.T) {
 }
 
 func TestHangingRefreshTimesOut(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.RefreshTimeout = 50 * time.Millisecond })
+	h := newHarness(t, func(c *Config) { c.RefreshTimeout = 50 * Millisecond })
 	h.api.revoke(h.login())
 	h.ref.hold() // never released: the refresher only stops on ctx
 	start := time.Now()
@@ -273,11 +274,11 @@ func TestHangingRefreshTimesOut(t *testing.T) {
 // stuckRefresher ignores its context and never returns.
 type stuckRefresher struct{}
 
-func (stuckRefresher) Refresh(context.Context, string) (Grant, error) { select {} }
+func (stuckRefresher) Refresh(Ctx, string) (Grant, error) { select {} }
 
 func TestRefresherThatIgnoresContextStillTimesOut(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
-		c.RefreshTimeout = 30 * time.Millisecond
+		c.RefreshTimeout = 30 * Millisecond
 		c.Refresher = stuckRefresher{}
 	})
 	h.api.revoke(h.login())
@@ -346,7 +347,7 @@ func TestShortTokensAreNotRefreshedOnEveryRequest(t *testing.T) {
 	// the leeway is capped at half the token's life.
 	h := newHarness(t, nil)
 	h.ref.ttl = 2 * time.Second
-	access := jwtAt(h.clock.Now(), 2*time.Second, 1)
+	access := jwtAt(h.clock.Time(), 2*time.Second, 1)
 	h.api.accept(access)
 	h.c.SetTokens(access, "refresh-0", 0)
 	for range 5 {
@@ -395,7 +396,7 @@ func TestLoginDuringRefreshWins(t *testing.T) {
 
 func TestNoRefreshToken(t *testing.T) {
 	h := newHarness(t, nil)
-	access := jwtAt(h.clock.Now(), time.Minute, 1)
+	access := jwtAt(h.clock.Time(), time.Minute, 1)
 	h.c.SetTokens(access, "", 0) // API does not accept it
 	_, err := h.get(context.Background())
 	assert.Equal(t, CodeAuthExpired, CodeOf(err))
@@ -535,8 +536,8 @@ func boolStr(b bool) string {
 
 func TestRefreshOnCustomStatuses(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.RefreshOn = []int{401, 419} })
-	assert.True(t, h.c.isRefreshStatus(419))
-	assert.False(t, h.c.isRefreshStatus(403))
+	assert.True(t, h.c.Retry(419))
+	assert.False(t, h.c.Retry(403))
 }
 
 func TestDoerErrorIsReturned(t *testing.T) {
@@ -554,7 +555,7 @@ type corsHidingAPI struct{ *fakeAPI }
 
 var errHidden = errors.New("TypeError: Failed to fetch")
 
-func (a corsHidingAPI) Do(ctx context.Context, req Request, header, value string) (Response, error) {
+func (a corsHidingAPI) Do(ctx Ctx, req Request, header, value string) (Response, error) {
 	resp, err := a.fakeAPI.Do(ctx, req, header, value)
 	if err == nil && resp.Status() == 401 {
 		return nil, errHidden

@@ -22,7 +22,7 @@ type fakeLock struct{ sem chan struct{} }
 
 func newLock() *fakeLock { return &fakeLock{sem: make(chan struct{}, 1)} }
 
-func (l *fakeLock) Lock(ctx context.Context) (func(), error) {
+func (l *fakeLock) Lock(ctx Ctx) (func(), error) {
 	select {
 	case l.sem <- struct{}{}:
 		var once sync.Once
@@ -40,20 +40,20 @@ type fakeShared struct {
 	ok bool
 }
 
-func (s *fakeShared) Load(context.Context) (string, int64, bool, error) {
+func (s *fakeShared) Load(Ctx) (string, int64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.t, s.at, s.ok, nil
 }
 
-func (s *fakeShared) Save(_ context.Context, t string, at int64) error {
+func (s *fakeShared) Save(_ Ctx, t string, at int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.t, s.at, s.ok = t, at, true
 	return nil
 }
 
-func (s *fakeShared) Delete(context.Context) error {
+func (s *fakeShared) Delete(Ctx) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.t, s.at, s.ok = "", 0, false
@@ -72,7 +72,7 @@ type rotatingServer struct {
 	reuse atomic.Int32
 }
 
-func (s *rotatingServer) Refresh(_ context.Context, refreshToken string) (Grant, error) {
+func (s *rotatingServer) Refresh(_ Ctx, refreshToken string) (Grant, error) {
 	s.calls.Add(1)
 	time.Sleep(2 * time.Millisecond) // a network round trip
 	s.mu.Lock()
@@ -124,7 +124,7 @@ func newTabs(t *testing.T, n int, mod func(*Config)) *tabs {
 	ts.server = &rotatingServer{api: ts.api, valid: map[string]bool{"rt-0": true}}
 	access := jwtAt(time.Now(), time.Hour, 1)
 	ts.api.accept(access)
-	raw := EncodeState(NewTokens(access, "rt-0", 0, time.Now()))
+	raw := EncodeState(NewTokens(access, "rt-0", 0, time.Now().UnixMilli()))
 	for i := range n {
 		store := &tabStore{}
 		store.MemStore.Save(raw) // every tab starts from the same stored session
@@ -141,7 +141,7 @@ func newTabs(t *testing.T, n int, mod func(*Config)) *tabs {
 		cfg := Config{
 			Origins:        []string{"https://api.test"},
 			Scheme:         "Bearer",
-			RefreshTimeout: 2 * time.Second,
+			RefreshTimeout: 2 * Second,
 			Refresher:      ts.server,
 			Store:          store,
 			Locker:         ts.lock,
@@ -195,7 +195,7 @@ func TestTabsRefreshOnceWithRotation(t *testing.T) {
 }
 
 func TestTabsStuckLockHolderIsBounded(t *testing.T) {
-	ts := newTabs(t, 1, func(c *Config) { c.RefreshTimeout = 100 * time.Millisecond })
+	ts := newTabs(t, 1, func(c *Config) { c.RefreshTimeout = 100 * Millisecond })
 	unlock, err := ts.lock.Lock(context.Background()) // a frozen tab holds the lock
 	require.NoError(t, err)
 	ts.revokeAll()
@@ -244,7 +244,7 @@ func TestSync(t *testing.T) {
 
 	b.Sync("{garbage")
 	assert.Equal(t, access, b.AccessToken(), "unreadable values are ignored")
-	b.Sync(EncodeState(NewTokens(access, "rt-x", 0, time.Now())))
+	b.Sync(EncodeState(NewTokens(access, "rt-x", 0, time.Now().UnixMilli())))
 	assert.Equal(t, 2, ts.events[1].count(EventTokens), "no event when nothing changed")
 }
 
@@ -270,7 +270,7 @@ func TestSyncDuringRefreshWins(t *testing.T) {
 	}, time.Second, time.Millisecond)
 	access := jwtAt(time.Now(), time.Hour, 99)
 	ts.api.accept(access)
-	ts.c[0].Sync(EncodeState(NewTokens(access, "rt-99", 0, time.Now())))
+	ts.c[0].Sync(EncodeState(NewTokens(access, "rt-99", 0, time.Now().UnixMilli())))
 	unlock()
 	require.NoError(t, <-done)
 	assert.Zero(t, ts.server.calls.Load())

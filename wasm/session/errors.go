@@ -1,10 +1,7 @@
 package session
 
 import (
-	"context"
-	"errors"
 	"strconv"
-	"time"
 )
 
 // Error codes. They match the axios codes the JavaScript side exposes, so the
@@ -44,11 +41,34 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // CodeOf returns the Code of the first *Error in err's chain, or "".
 func CodeOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
+	if e := AsError(err); e != nil {
 		return e.Code
 	}
 	return ""
+}
+
+// AsError returns the first *Error in err's chain (following Unwrap), or
+// nil. It is errors.As for this one type: errors.As and errors.Is link
+// reflectlite into the wasm.
+func AsError(err error) *Error {
+	for err != nil {
+		switch x := err.(type) {
+		case *Error:
+			return x
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				if found := AsError(e); found != nil {
+					return found
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // Refused reports whether err means the refresh endpoint rejected the
@@ -61,11 +81,10 @@ var (
 	errLoggedOut   = &Error{Code: CodeAuthExpired, Message: "session ended while the refresh was running"}
 )
 
-// contextError turns a finished context into an *Error with the matching
-// code. It reads the cause, which WithTimeout below sets.
-func contextError(ctx context.Context, what string) error {
-	err := context.Cause(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
+// contextError turns a finished Ctx into an *Error with the matching code.
+func contextError(ctx Ctx, what string) error {
+	err := ctx.Err()
+	if IsTimeout(err) {
 		return &Error{Code: CodeTimeout, Message: what + " timed out", Err: err}
 	}
 	return &Error{Code: CodeCanceled, Message: what + " canceled", Err: err}
@@ -99,38 +118,31 @@ func StatusError(what string, status int) error {
 // err carries no text known to be free of tokens. Text from outside (a
 // storage object's exception, a server's answer) never gets in: only this
 // package's own messages, what an error's Describe method says (the bridge
-// describes a JavaScript exception by its standard name only), and the
-// context errors.
+// describes a JavaScript exception by its standard name only), and a Ctx
+// that timed out or was canceled.
 func Because(err error) string {
-	var e *Error
-	var d interface{ Describe() string }
-	var why string
-	switch {
-	case errors.As(err, &e):
-		why = e.Message
-	case errors.As(err, &d):
-		why = d.Describe()
-	case errors.Is(err, context.DeadlineExceeded):
-		why = "timed out"
-	case errors.Is(err, context.Canceled):
-		why = "canceled"
+	why := ""
+	for e := err; e != nil && why == ""; {
+		switch x := e.(type) {
+		case *Error:
+			why = x.Message
+		case interface{ Describe() string }:
+			why = x.Describe()
+		default:
+			if IsTimeout(e) {
+				why = "timed out"
+			} else if isCanceled(e) {
+				why = "canceled"
+			}
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok || why != "" {
+			break
+		}
+		e = u.Unwrap()
 	}
 	if why == "" {
 		return ""
 	}
 	return " (" + why + ")"
-}
-
-// WithTimeout is context.WithTimeout for the wasm build. The standard one
-// makes a timerCtx whose String method (kept because the runtime can print
-// any Stringer) links time's formatting and time zone code: about 45 KB of
-// wasm. This one is a cancel context whose cause is DeadlineExceeded when the
-// time runs out; read it with context.Cause, as contextError does.
-func WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(parent)
-	t := time.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
-	return ctx, func() {
-		t.Stop()
-		cancel(context.Canceled)
-	}
 }

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"encoding/base64"
 	"strconv"
 	"strings"
@@ -24,23 +23,42 @@ func jwtAt(iat time.Time, ttl time.Duration, serial int) string {
 		`,"exp":` + strconv.FormatInt(iat.Add(ttl).Unix(), 10) + `}`)
 }
 
-// fakeClock is a settable clock.
+// Milliseconds, the unit of Tokens' Expiry (Unix ms) and Lifetime.
+const (
+	msSecond int64 = 1000
+	msMinute       = 60 * msSecond
+	msHour         = 60 * msMinute
+)
+
+// fakeClock is a Clock whose time is set by the test. Its timers are real
+// (time.AfterFunc), so RefreshTimeout and the other timeouts run as in
+// production while Now stays where the test put it.
 type fakeClock struct {
 	mu  sync.Mutex
-	now time.Time
+	now int64 // Unix ms
 }
 
-func newClock() *fakeClock { return &fakeClock{now: time.Unix(1_800_000_000, 0)} }
+func newClock() *fakeClock { return &fakeClock{now: 1_800_000_000_000} }
 
-func (c *fakeClock) Now() time.Time {
+// Now implements Clock.
+func (c *fakeClock) Now() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
+// Time is Now as a time.Time, for minting tokens.
+func (c *fakeClock) Time() time.Time { return time.UnixMilli(c.Now()) }
+
+// AfterFunc implements Clock with a real timer.
+func (c *fakeClock) AfterFunc(d Duration, f func()) func() {
+	t := time.AfterFunc(time.Duration(d), f)
+	return func() { t.Stop() }
+}
+
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
-	c.now = c.now.Add(d)
+	c.now += d.Milliseconds()
 	c.mu.Unlock()
 }
 
@@ -84,7 +102,7 @@ func (a *fakeAPI) revoke(token string) {
 	a.mu.Unlock()
 }
 
-func (a *fakeAPI) Do(ctx context.Context, req Request, header, value string) (Response, error) {
+func (a *fakeAPI) Do(ctx Ctx, req Request, header, value string) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -127,7 +145,7 @@ type fakeRefresher struct {
 	seen []string // refresh tokens presented
 }
 
-func (r *fakeRefresher) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
+func (r *fakeRefresher) Refresh(ctx Ctx, refreshToken string) (Grant, error) {
 	n := int(r.calls.Add(1))
 	r.mu.Lock()
 	r.seen = append(r.seen, refreshToken)
@@ -143,7 +161,7 @@ func (r *fakeRefresher) Refresh(ctx context.Context, refreshToken string) (Grant
 	if err != nil {
 		return Grant{}, err
 	}
-	access := jwtAt(r.clock.Now(), r.ttl, 1000+n)
+	access := jwtAt(r.clock.Time(), r.ttl, 1000+n)
 	r.api.accept(access)
 	refresh := ""
 	if !r.noRotate {

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 )
 
@@ -120,7 +120,7 @@ func FuzzReadClaims(f *testing.F) {
 	f.Add("opaque", []byte("{\"exp\":1,\"s\":\"\xff\"}"))
 	f.Add(jwt(`{"exp":99999999999,"iat":1}`), []byte(`{"exp":99999999999,"iat":1}`))
 	f.Fuzz(func(t *testing.T, token string, payload []byte) {
-		now := time.Unix(1_800_000_000, 0)
+		now := int64(1_800_000_000_000) // Unix ms
 		// Any token: no panic, nothing half-read, a sane Tokens.
 		for _, tok := range []string{token, jwtWith(payload)} {
 			c, err := readClaims(tok)
@@ -128,20 +128,20 @@ func FuzzReadClaims(f *testing.F) {
 				t.Fatalf("readClaims(%q) = %+v, %v; want zero claims with the error", tok, c, err)
 			}
 			nt := NewTokens(tok, "r", 0, now)
-			if nt.Lifetime < 0 {
-				t.Fatalf("NewTokens(%q).Lifetime = %v; want >= 0", tok, nt.Lifetime)
+			if nt.Lifetime < 0 || nt.Lifetime > maxLifetime {
+				t.Fatalf("NewTokens(%q).Lifetime = %v; want >= 0 and at most maxLifetime", tok, nt.Lifetime)
 			}
-			if nt.Lifetime > 0 && !nt.Expiry.After(now) {
+			if nt.Lifetime > 0 && nt.Expiry <= now {
 				t.Fatalf("NewTokens(%q) = %+v; a token with a lifetime must expire after now", tok, nt)
 			}
-			if at := nt.refreshAt(30 * time.Second); !nt.Expiry.IsZero() && at.After(nt.Expiry) {
+			if at := nt.refreshAt(30 * Second); nt.Expiry != 0 && at > nt.Expiry {
 				t.Fatalf("refreshAt = %v after Expiry %v", at, nt.Expiry)
 			}
 			// With exp and iat, the expiry is now+(exp-iat) on the local
-			// clock, the lifetime capped at what a Duration holds.
+			// clock, the lifetime capped at what a time.Duration holds.
 			if c.hasExp && c.iat > 0 && c.iat <= c.exp {
 				want := min(c.exp-c.iat, maxSeconds)
-				if got := int64(nt.Lifetime / time.Second); got != want || !nt.Expiry.Equal(now.Add(nt.Lifetime)) {
+				if got := nt.Lifetime / 1000; got != want || nt.Lifetime%1000 != 0 || nt.Expiry != now+nt.Lifetime {
 					t.Fatalf("NewTokens(%q) = %+v; want a lifetime of %ds from now (claims %+v)", tok, nt, want, c)
 				}
 			}
@@ -203,10 +203,10 @@ func FuzzDecodeState(f *testing.F) {
 		}
 
 		// Any tokens: what EncodeState writes reads back.
-		in := Tokens{Access: access, Refresh: refresh}
-		if exp != 0 {
-			in.Expiry = time.Unix(exp, 0)
-		}
+		// exp is in Unix seconds; Expiry holds milliseconds, so exp is
+		// limited to what they hold.
+		exp = min(max(exp, math.MinInt64/1000), math.MaxInt64/1000)
+		in := Tokens{Access: access, Refresh: refresh, Expiry: exp * 1000}
 		want := Tokens{Access: string([]rune(access)), Refresh: string([]rune(refresh))}
 		if exp > 0 && exp < 1e15 {
 			want.Expiry = in.Expiry
@@ -232,8 +232,8 @@ func checkRoundTrip(t *testing.T, in, want Tokens) {
 	if err != nil {
 		t.Fatalf("DecodeState(EncodeState(%+v) = %q): %v", in, enc, err)
 	}
-	if got.Access != want.Access || got.Refresh != want.Refresh || !got.Expiry.Equal(want.Expiry) ||
-		got.Expiry.IsZero() != want.Expiry.IsZero() || got.Lifetime != want.Lifetime {
+	if got.Access != want.Access || got.Refresh != want.Refresh || got.Expiry != want.Expiry ||
+		got.Lifetime != want.Lifetime {
 		t.Fatalf("DecodeState(EncodeState(%+v)) = %+v; want %+v", in, got, want)
 	}
 	if again := EncodeState(got); again != EncodeState(want) {
@@ -254,7 +254,7 @@ func FuzzReadRefreshResponse(f *testing.F) {
 	f.Add(0, `{"access":"a"}`)
 	f.Add(-2147483648, `{"access":"`+jwt(`{"iat":1,"exp":99999999999}`)+`"}`)
 	f.Fuzz(func(t *testing.T, status int, body string) {
-		now := time.Unix(1_800_000_000, 0)
+		now := int64(1_800_000_000_000) // Unix ms
 		got, err := ReadRefreshResponse(status, body, now)
 		ref, refOK := refObject([]byte(body))
 		if err == nil {
@@ -270,7 +270,7 @@ func FuzzReadRefreshResponse(f *testing.F) {
 			if want := firstRefString(ref, "refresh", "refresh_token", "refreshToken"); got.Refresh != want {
 				t.Fatalf("ReadRefreshResponse(%q).Refresh = %q; want %q", body, got.Refresh, want)
 			}
-			if got.Lifetime < 0 || (got.Lifetime > 0 && !got.Expiry.After(now)) {
+			if got.Lifetime < 0 || got.Lifetime > maxLifetime || (got.Lifetime > 0 && got.Expiry <= now) {
 				t.Fatalf("ReadRefreshResponse(%q) = %+v; bad lifetime", body, got)
 			}
 			return

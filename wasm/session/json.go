@@ -3,7 +3,6 @@ package session
 import (
 	"errors"
 	"math"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -115,7 +114,7 @@ func (p *jsonParser) value(depth int) (jsonValue, error) {
 		return p.number()
 	default:
 		for _, lit := range [...]string{"true", "false", "null"} {
-			if strings.HasPrefix(p.s[p.i:], lit) {
+			if len(p.s)-p.i >= len(lit) && p.s[p.i:p.i+len(lit)] == lit {
 				p.i += len(lit)
 				return jsonValue{}, nil
 			}
@@ -308,14 +307,13 @@ func (p *jsonParser) str() (string, error) {
 		}
 		p.i++
 	}
-	var b strings.Builder
-	b.WriteString(p.s[start:p.i])
+	b := []byte(p.s[start:p.i])
 	for p.i < len(p.s) {
 		c := p.s[p.i]
 		switch {
 		case c == '"':
 			p.i++
-			s := b.String()
+			s := string(b)
 			if !utf8.ValidString(s) {
 				return "", errJSON
 			}
@@ -323,7 +321,7 @@ func (p *jsonParser) str() (string, error) {
 		case c < 0x20:
 			return "", errJSON
 		case c != '\\':
-			b.WriteByte(c)
+			b = append(b, c)
 			p.i++
 			continue
 		}
@@ -335,17 +333,17 @@ func (p *jsonParser) str() (string, error) {
 		p.i++
 		switch e {
 		case '"', '\\', '/':
-			b.WriteByte(e)
+			b = append(b, e)
 		case 'b':
-			b.WriteByte('\b')
+			b = append(b, '\b')
 		case 'f':
-			b.WriteByte('\f')
+			b = append(b, '\f')
 		case 'n':
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		case 'r':
-			b.WriteByte('\r')
+			b = append(b, '\r')
 		case 't':
-			b.WriteByte('\t')
+			b = append(b, '\t')
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
@@ -359,7 +357,7 @@ func (p *jsonParser) str() (string, error) {
 				if p.eat('\\') && p.eat('u') {
 					if r2, ok := p.hex4(); ok {
 						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							b.WriteRune(d)
+							b = utf8.AppendRune(b, d)
 							continue
 						}
 					}
@@ -367,7 +365,7 @@ func (p *jsonParser) str() (string, error) {
 				p.i = save
 				r = utf8.RuneError
 			}
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 		default:
 			return "", errJSON
 		}
@@ -400,43 +398,38 @@ func (p *jsonParser) hex4() (rune, bool) {
 // quote returns s as a JSON string literal.
 func quote(s string) string {
 	const hex = "0123456789abcdef"
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			b.WriteByte(c)
+			b = append(b, c)
 			i++
 			continue
 		}
 		if c < utf8.RuneSelf {
 			switch c {
 			case '"', '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
+				b = append(b, '\\', c)
 			case '\n':
-				b.WriteString(`\n`)
+				b = append(b, `\n`...)
 			case '\r':
-				b.WriteString(`\r`)
+				b = append(b, `\r`...)
 			case '\t':
-				b.WriteString(`\t`)
+				b = append(b, `\t`...)
 			default:
-				b.WriteString(`\u00`)
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&0xf])
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			b.WriteString(`\ufffd`)
+			b = append(b, `\ufffd`...)
 		} else {
-			b.WriteString(s[i : i+size])
+			b = append(b, s[i:i+size]...)
 		}
 		i += size
 	}
-	b.WriteByte('"')
-	return b.String()
+	return string(append(b, '"'))
 }

@@ -2,32 +2,31 @@ package session
 
 import (
 	"strconv"
-	"strings"
 )
 
 // Origin returns the origin (scheme://host[:port], lower-case, default port
 // dropped) of an absolute http or https URL, or "" when rawURL is not one.
 // Userinfo is skipped, so "https://api.example@evil.example/" is evil's.
 func Origin(rawURL string) string {
-	i := strings.Index(rawURL, "://")
-	if i <= 0 {
+	i := indexByte(rawURL, ':')
+	if i <= 0 || len(rawURL) < i+3 || rawURL[i+1] != '/' || rawURL[i+2] != '/' {
 		return ""
 	}
-	scheme := strings.ToLower(rawURL[:i])
+	scheme := lowerASCII(rawURL[:i])
 	if scheme != "http" && scheme != "https" {
 		return ""
 	}
 	rest := rawURL[i+3:]
-	if j := strings.IndexAny(rest, "/?#\\"); j >= 0 {
+	if j := indexAnyByte(rest, "/?#\\"); j >= 0 {
 		rest = rest[:j]
 	}
-	if j := strings.LastIndexByte(rest, '@'); j >= 0 {
+	if j := lastIndexByte(rest, '@'); j >= 0 {
 		rest = rest[j+1:]
 	}
-	host := strings.ToLower(rest)
+	host := lowerASCII(rest)
 	// The port follows the last ':' that is not inside an IPv6 literal.
 	port := ""
-	if j := strings.LastIndexByte(host, ':'); j > strings.LastIndexByte(host, ']') {
+	if j := lastIndexByte(host, ':'); j > lastIndexByte(host, ']') {
 		host, port = host[:j], host[j+1:]
 	}
 	if host == "" {

@@ -1,26 +1,19 @@
 package session
 
 import (
-	"context"
 	"strconv"
-	"strings"
-	"time"
 )
 
 // Refresher exchanges a refresh token for new tokens. The Client calls it at
 // most once at a time and bounds it with RefreshTimeout, whether or not the
 // implementation honours ctx.
 type Refresher interface {
-	Refresh(ctx context.Context, refreshToken string) (Grant, error)
+	Refresh(ctx Ctx, refreshToken string) (Grant, error)
 }
 
 // Grant is what a refresh returns: the new access token, a rotated refresh
 // token ("" keeps the current one) and, for access tokens that are not JWTs,
 // the seconds until it expires (0 when unknown).
-//
-// It is not a Tokens: a time.Time reachable from a value in an interface
-// makes the linker keep time's formatting code (tens of KB of wasm), and the
-// Refresher is an interface.
 type Grant struct {
 	Access, Refresh string
 	ExpiresIn       float64
@@ -49,7 +42,7 @@ type Reply struct {
 // as Reply.Redirected. It returns an error only when there is no response
 // (network failure or ctx done).
 type Poster interface {
-	Post(ctx context.Context, url, contentType, body string) (Reply, error)
+	Post(ctx Ctx, url, contentType, body string) (Reply, error)
 }
 
 // Refresh styles for HTTPRefresher.Style.
@@ -67,7 +60,7 @@ type HTTPRefresher struct {
 }
 
 // Refresh implements Refresher.
-func (h *HTTPRefresher) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
+func (h *HTTPRefresher) Refresh(ctx Ctx, refreshToken string) (Grant, error) {
 	contentType, body := "application/json", `{"refresh":`+quote(refreshToken)+`}`
 	if h.Style == StyleOAuth2 {
 		contentType = "application/x-www-form-urlencoded"
@@ -129,8 +122,9 @@ func readGrant(what string, status int, body string) (Grant, error) {
 	return g, nil
 }
 
-// ReadRefreshResponse is ReadGrant followed by NewTokens at now.
-func ReadRefreshResponse(status int, body string, now time.Time) (Tokens, error) {
+// ReadRefreshResponse is ReadGrant followed by NewTokens at now (Unix
+// milliseconds).
+func ReadRefreshResponse(status int, body string, now int64) (Tokens, error) {
 	g, err := ReadGrant(status, body)
 	if err != nil {
 		return Tokens{}, err
@@ -167,19 +161,17 @@ func parseSeconds(s string) float64 {
 // URLSearchParams does (space becomes '+').
 func formEscape(s string) string {
 	const hex = "0123456789ABCDEF"
-	var b strings.Builder
+	b := make([]byte, 0, len(s))
 	for _, c := range []byte(s) {
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
 			c == '-', c == '.', c == '_', c == '*':
-			b.WriteByte(c)
+			b = append(b, c)
 		case c == ' ':
-			b.WriteByte('+')
+			b = append(b, '+')
 		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
+			b = append(b, '%', hex[c>>4], hex[c&0xf])
 		}
 	}
-	return b.String()
+	return string(b)
 }

@@ -22,54 +22,54 @@ const (
 )
 
 func TestReadRefreshResponse(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	jwtAccess := mintJWT(t, gojwt.MapClaims{"iat": now.Unix() - 3600, "exp": now.Unix() - 3600 + 900})
+	now := int64(1_800_000_000_000) // Unix ms
+	jwtAccess := mintJWT(t, gojwt.MapClaims{"iat": now/1000 - 3600, "exp": now/1000 - 3600 + 900})
 	tests := []struct {
 		name         string
 		body         string
 		wantAccess   string
 		wantRefresh  string
-		wantExpiry   time.Time // zero: unknown
-		wantLifetime time.Duration
+		wantExpiry   int64 // Unix ms, 0: unknown
+		wantLifetime int64 // ms
 	}{
-		{"access", `{"access":"A","refresh":"R"}`, "A", "R", time.Time{}, 0},
-		{"access_token", `{"access_token":"A","refresh_token":"R"}`, "A", "R", time.Time{}, 0},
-		{"accessToken", `{"accessToken":"A","refreshToken":"R"}`, "A", "R", time.Time{}, 0},
-		{"token", `{"token":"A"}`, "A", "", time.Time{}, 0},
-		{"token with refresh", `{"token":"A","refresh":"R"}`, "A", "R", time.Time{}, 0},
-		{"mixed styles", `{"access_token":"A","refreshToken":"R"}`, "A", "R", time.Time{}, 0},
-		{"access beats access_token", `{"access_token":"2","access":"1","accessToken":"3","token":"4"}`, "1", "", time.Time{}, 0},
-		{"access_token beats accessToken", `{"token":"4","accessToken":"3","access_token":"2"}`, "2", "", time.Time{}, 0},
-		{"accessToken beats token", `{"token":"4","accessToken":"3"}`, "3", "", time.Time{}, 0},
-		{"refresh beats refresh_token", `{"access":"A","refreshToken":"3","refresh_token":"2","refresh":"1"}`, "A", "1", time.Time{}, 0},
-		{"refresh_token beats refreshToken", `{"access":"A","refreshToken":"3","refresh_token":"2"}`, "A", "2", time.Time{}, 0},
-		{"empty access falls through", `{"access":"","access_token":"A"}`, "A", "", time.Time{}, 0},
-		{"non-string access falls through", `{"access":1,"accessToken":null,"token":"A"}`, "A", "", time.Time{}, 0},
-		{"empty refresh falls through", `{"access":"A","refresh":"","refresh_token":"R"}`, "A", "R", time.Time{}, 0},
-		{"non-string refresh is missing", `{"access":"A","refresh":{"token":"R"}}`, "A", "", time.Time{}, 0},
-		{"missing refresh keeps none here", `{"access_token":"A","token_type":"Bearer"}`, "A", "", time.Time{}, 0},
+		{"access", `{"access":"A","refresh":"R"}`, "A", "R", 0, 0},
+		{"access_token", `{"access_token":"A","refresh_token":"R"}`, "A", "R", 0, 0},
+		{"accessToken", `{"accessToken":"A","refreshToken":"R"}`, "A", "R", 0, 0},
+		{"token", `{"token":"A"}`, "A", "", 0, 0},
+		{"token with refresh", `{"token":"A","refresh":"R"}`, "A", "R", 0, 0},
+		{"mixed styles", `{"access_token":"A","refreshToken":"R"}`, "A", "R", 0, 0},
+		{"access beats access_token", `{"access_token":"2","access":"1","accessToken":"3","token":"4"}`, "1", "", 0, 0},
+		{"access_token beats accessToken", `{"token":"4","accessToken":"3","access_token":"2"}`, "2", "", 0, 0},
+		{"accessToken beats token", `{"token":"4","accessToken":"3"}`, "3", "", 0, 0},
+		{"refresh beats refresh_token", `{"access":"A","refreshToken":"3","refresh_token":"2","refresh":"1"}`, "A", "1", 0, 0},
+		{"refresh_token beats refreshToken", `{"access":"A","refreshToken":"3","refresh_token":"2"}`, "A", "2", 0, 0},
+		{"empty access falls through", `{"access":"","access_token":"A"}`, "A", "", 0, 0},
+		{"non-string access falls through", `{"access":1,"accessToken":null,"token":"A"}`, "A", "", 0, 0},
+		{"empty refresh falls through", `{"access":"A","refresh":"","refresh_token":"R"}`, "A", "R", 0, 0},
+		{"non-string refresh is missing", `{"access":"A","refresh":{"token":"R"}}`, "A", "", 0, 0},
+		{"missing refresh keeps none here", `{"access_token":"A","token_type":"Bearer"}`, "A", "", 0, 0},
 		{"oauth2 with expires_in", `{"access_token":"A","token_type":"Bearer","expires_in":3600,"refresh_token":"R","scope":"openid"}`,
-			"A", "R", now.Add(time.Hour), time.Hour},
-		{"expires_in fractional", `{"access":"A","expires_in":1.5}`, "A", "", now.Add(1500 * time.Millisecond), 1500 * time.Millisecond},
-		{"expires_in string", `{"access":"A","expires_in":"3600"}`, "A", "", now.Add(time.Hour), time.Hour},
-		{"expires_in string with fraction ignored", `{"access":"A","expires_in":"3600.5"}`, "A", "", time.Time{}, 0},
-		{"expires_in string with sign ignored", `{"access":"A","expires_in":"+60"}`, "A", "", time.Time{}, 0},
-		{"expires_in string with space ignored", `{"access":"A","expires_in":" 60"}`, "A", "", time.Time{}, 0},
-		{"expires_in empty string ignored", `{"access":"A","expires_in":""}`, "A", "", time.Time{}, 0},
-		{"expires_in string too long ignored", `{"access":"A","expires_in":"12345678901"}`, "A", "", time.Time{}, 0},
-		{"expires_in longest string is capped", `{"access":"A","expires_in":"9999999999"}`, "A", "", now.Add(maxLifetime), maxLifetime},
-		{"expires_in huge number is capped", `{"access":"A","expires_in":1e12}`, "A", "", now.Add(maxLifetime), maxLifetime},
-		{"expires_in beyond 1e15 is unknown", `{"access":"A","expires_in":1e300}`, "A", "", time.Time{}, 0},
-		{"expires_in zero", `{"access":"A","expires_in":0}`, "A", "", time.Time{}, 0},
-		{"expires_in negative", `{"access":"A","expires_in":-5}`, "A", "", time.Time{}, 0},
-		{"expires_in null", `{"access":"A","expires_in":null}`, "A", "", time.Time{}, 0},
-		{"expires_in bool", `{"access":"A","expires_in":true}`, "A", "", time.Time{}, 0},
-		{"expiresIn is not read", `{"access":"A","expiresIn":60}`, "A", "", time.Time{}, 0},
-		{"jwt exp beats expires_in", `{"access":"` + jwtAccess + `","expires_in":60}`, jwtAccess, "", now.Add(15 * time.Minute), 15 * time.Minute},
-		{"nested tokens are not read", `{"data":{"access":"X"},"access":"A"}`, "A", "", time.Time{}, 0},
-		{"escaped token", `{"access":"a\/b\u002bc"}`, "a/b+c", "", time.Time{}, 0},
-		{"whitespace", " \n{ \"access\" : \"A\" }\n", "A", "", time.Time{}, 0},
-		{"later duplicate wins", `{"access":"old","access":"new"}`, "new", "", time.Time{}, 0},
+			"A", "R", now + msHour, msHour},
+		{"expires_in fractional", `{"access":"A","expires_in":1.5}`, "A", "", now + 1500, 1500},
+		{"expires_in string", `{"access":"A","expires_in":"3600"}`, "A", "", now + msHour, msHour},
+		{"expires_in string with fraction ignored", `{"access":"A","expires_in":"3600.5"}`, "A", "", 0, 0},
+		{"expires_in string with sign ignored", `{"access":"A","expires_in":"+60"}`, "A", "", 0, 0},
+		{"expires_in string with space ignored", `{"access":"A","expires_in":" 60"}`, "A", "", 0, 0},
+		{"expires_in empty string ignored", `{"access":"A","expires_in":""}`, "A", "", 0, 0},
+		{"expires_in string too long ignored", `{"access":"A","expires_in":"12345678901"}`, "A", "", 0, 0},
+		{"expires_in longest string is capped", `{"access":"A","expires_in":"9999999999"}`, "A", "", now + maxLifetime, maxLifetime},
+		{"expires_in huge number is capped", `{"access":"A","expires_in":1e12}`, "A", "", now + maxLifetime, maxLifetime},
+		{"expires_in beyond 1e15 is unknown", `{"access":"A","expires_in":1e300}`, "A", "", 0, 0},
+		{"expires_in zero", `{"access":"A","expires_in":0}`, "A", "", 0, 0},
+		{"expires_in negative", `{"access":"A","expires_in":-5}`, "A", "", 0, 0},
+		{"expires_in null", `{"access":"A","expires_in":null}`, "A", "", 0, 0},
+		{"expires_in bool", `{"access":"A","expires_in":true}`, "A", "", 0, 0},
+		{"expiresIn is not read", `{"access":"A","expiresIn":60}`, "A", "", 0, 0},
+		{"jwt exp beats expires_in", `{"access":"` + jwtAccess + `","expires_in":60}`, jwtAccess, "", now + 15*msMinute, 15 * msMinute},
+		{"nested tokens are not read", `{"data":{"access":"X"},"access":"A"}`, "A", "", 0, 0},
+		{"escaped token", `{"access":"a\/b\u002bc"}`, "a/b+c", "", 0, 0},
+		{"whitespace", " \n{ \"access\" : \"A\" }\n", "A", "", 0, 0},
+		{"later duplicate wins", `{"access":"old","access":"new"}`, "new", "", 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestReadRefreshResponse(t *testing.T) {
 				require.NoError(t, err, "ReadRefreshResponse(%d, %q)", status, tt.body)
 				assert.Equal(t, tt.wantAccess, got.Access)
 				assert.Equal(t, tt.wantRefresh, got.Refresh)
-				assert.True(t, tt.wantExpiry.Equal(got.Expiry), "Expiry = %v; want %v", got.Expiry, tt.wantExpiry)
+				assert.Equal(t, tt.wantExpiry, got.Expiry, "Expiry")
 				assert.Equal(t, tt.wantLifetime, got.Lifetime)
 			}
 		})
@@ -132,7 +132,7 @@ func TestReadRefreshResponseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadRefreshResponse(tt.status, tt.body, time.Unix(1_800_000_000, 0))
+			got, err := ReadRefreshResponse(tt.status, tt.body, 1_800_000_000_000)
 			require.Error(t, err)
 			assert.Equal(t, Tokens{}, got)
 			var e *Error
@@ -181,7 +181,7 @@ type recordingPoster struct {
 	wait bool
 }
 
-func (p *recordingPoster) Post(ctx context.Context, url, contentType, body string) (Reply, error) {
+func (p *recordingPoster) Post(ctx Ctx, url, contentType, body string) (Reply, error) {
 	p.mu.Lock()
 	p.posts = append(p.posts, postCall{url, contentType, body})
 	p.mu.Unlock()
@@ -287,14 +287,14 @@ func TestFormEscape(t *testing.T) {
 }
 
 func TestHTTPRefresherResponse(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
+	now := int64(1_800_000_000_000) // Unix ms
 	p := &recordingPoster{status: 200, body: `{"access_token":"opaque","refresh_token":"r-2","expires_in":"120"}`}
 	h := &HTTPRefresher{Poster: p, URL: "/refresh", Style: StyleOAuth2}
 	got, err := h.Refresh(context.Background(), "r-1")
 	require.NoError(t, err)
 	assert.Equal(t, Grant{Access: "opaque", Refresh: "r-2", ExpiresIn: 120}, got)
 	tok := NewTokens(got.Access, got.Refresh, got.ExpiresIn, now)
-	assert.Equal(t, Tokens{Access: "opaque", Refresh: "r-2", Expiry: now.Add(2 * time.Minute), Lifetime: 2 * time.Minute}, tok)
+	assert.Equal(t, Tokens{Access: "opaque", Refresh: "r-2", Expiry: now + 2*msMinute, Lifetime: 2 * msMinute}, tok)
 
 	// A refusal goes through StatusError.
 	p.status, p.body = 401, `{"error":"invalid_grant"}`

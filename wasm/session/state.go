@@ -3,7 +3,6 @@ package session
 import (
 	"errors"
 	"strconv"
-	"time"
 )
 
 // The persisted form is one JSON object with a schema version:
@@ -25,10 +24,7 @@ var ErrState = errors.New("jwtfetch: stored session is unreadable or of another 
 
 // EncodeState returns the persisted form of t.
 func EncodeState(t Tokens) string {
-	var exp int64
-	if !t.Expiry.IsZero() {
-		exp = t.Expiry.Unix()
-	}
+	exp := t.Expiry / 1000
 	return `{"v":` + strconv.Itoa(stateVersion) +
 		`,"access":` + quote(t.Access) +
 		`,"refresh":` + quote(t.Refresh) +
@@ -38,7 +34,7 @@ func EncodeState(t Tokens) string {
 // life is the optional "life" member: whole seconds, only when the lifetime
 // is not what the access token's own iat and exp say.
 func life(t Tokens) string {
-	secs := int64(t.Lifetime / time.Second)
+	secs := t.Lifetime / 1000
 	if secs <= 0 {
 		return ""
 	}
@@ -68,7 +64,7 @@ func DecodeState(s string) (Tokens, error) {
 	// exp is whole seconds; a fraction below 1 would become the epoch here
 	// and 0 (unknown) when written back, so it counts as unknown already.
 	if e := m["exp"]; e.isNum && finite(e.num) && int64(e.num) > 0 {
-		t.Expiry = time.Unix(int64(e.num), 0)
+		t.Expiry = clampSeconds(int64(e.num)) * 1000
 	}
 	if c, err := readClaims(t.Access); err == nil {
 		t.Lifetime, _ = c.lifetime()

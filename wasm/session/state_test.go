@@ -4,39 +4,37 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// assertSameTokens compares Tokens field by field, times with Equal.
+// assertSameTokens compares Tokens field by field.
 func assertSameTokens(t testing.TB, want, got Tokens, msgAndArgs ...any) {
 	t.Helper()
 	assert.Equal(t, want.Access, got.Access, msgAndArgs...)
 	assert.Equal(t, want.Refresh, got.Refresh, msgAndArgs...)
-	assert.True(t, want.Expiry.Equal(got.Expiry), "Expiry = %v; want %v", got.Expiry, want.Expiry)
-	assert.Equal(t, want.Expiry.IsZero(), got.Expiry.IsZero(), msgAndArgs...)
+	assert.Equal(t, want.Expiry, got.Expiry, "Expiry (Unix ms)")
 	assert.Equal(t, want.Lifetime, got.Lifetime, msgAndArgs...)
 }
 
 func TestStateRoundTrip(t *testing.T) {
-	iat := time.Unix(1_800_000_000, 0)
-	access := mintJWT(t, gojwt.MapClaims{"iat": iat.Unix(), "exp": iat.Unix() + 900})
+	iat := int64(1_800_000_000) // Unix seconds
+	access := mintJWT(t, gojwt.MapClaims{"iat": iat, "exp": iat + 900})
 	tests := []struct {
 		name string
 		in   Tokens
 	}{
-		{"jwt pair", Tokens{Access: access, Refresh: "r-1", Expiry: iat.Add(15 * time.Minute), Lifetime: 15 * time.Minute}},
+		{"jwt pair", Tokens{Access: access, Refresh: "r-1", Expiry: (iat + 900) * 1000, Lifetime: 15 * msMinute}},
 		{"opaque pair, unknown expiry", Tokens{Access: "opaque", Refresh: "r"}},
-		{"opaque with expiry", Tokens{Access: "opaque", Refresh: "r", Expiry: time.Unix(1_800_000_123, 0)}},
-		{"opaque with lifetime", Tokens{Access: "opaque", Refresh: "r", Expiry: time.Unix(1_800_000_123, 0), Lifetime: 2 * time.Minute}},
-		{"jwt without iat, lifetime kept", Tokens{Access: jwt(`{"exp":1800000123}`), Expiry: time.Unix(1_800_000_123, 0), Lifetime: 90 * time.Second}},
+		{"opaque with expiry", Tokens{Access: "opaque", Refresh: "r", Expiry: 1_800_000_123_000}},
+		{"opaque with lifetime", Tokens{Access: "opaque", Refresh: "r", Expiry: 1_800_000_123_000, Lifetime: 2 * msMinute}},
+		{"jwt without iat, lifetime kept", Tokens{Access: jwt(`{"exp":1800000123}`), Expiry: 1_800_000_123_000, Lifetime: 90 * msSecond}},
 		{"access only", Tokens{Access: "opaque"}},
 		{"refresh only", Tokens{Refresh: "r"}},
 		{"special characters", Tokens{Access: "a\"b\\c\n\t\x00</script>", Refresh: "é😀\u2028"}},
-		{"far future", Tokens{Access: "a", Expiry: time.Unix(99_999_999_999, 0)}},
+		{"far future", Tokens{Access: "a", Expiry: 99_999_999_999_000}},
 		{"long tokens", Tokens{Access: strings.Repeat("A", 10_000), Refresh: strings.Repeat("r", 4096)}},
 	}
 	for _, tt := range tests {
@@ -50,18 +48,14 @@ func TestStateRoundTrip(t *testing.T) {
 			var doc map[string]any
 			require.NoError(t, json.Unmarshal([]byte(enc), &doc), "EncodeState = %q", enc)
 			if life, ok := doc["life"]; ok {
-				assert.Equal(t, float64(tt.in.Lifetime/time.Second), life, "life in seconds")
+				assert.Equal(t, float64(tt.in.Lifetime/1000), life, "life in seconds")
 				delete(doc, "life")
 			}
 			assert.Len(t, doc, 4)
 			assert.Equal(t, float64(1), doc["v"])
 			assert.Equal(t, tt.in.Access, doc["access"])
 			assert.Equal(t, tt.in.Refresh, doc["refresh"])
-			wantExp := float64(0)
-			if !tt.in.Expiry.IsZero() {
-				wantExp = float64(tt.in.Expiry.Unix())
-			}
-			assert.Equal(t, wantExp, doc["exp"])
+			assert.Equal(t, float64(tt.in.Expiry/1000), doc["exp"], "exp in seconds")
 		})
 	}
 }
@@ -72,11 +66,11 @@ func TestEncodeState(t *testing.T) {
 		in   Tokens
 		want string
 	}{
-		{"plain", Tokens{Access: "a", Refresh: "r", Expiry: time.Unix(1767225600, 0)}, `{"v":1,"access":"a","refresh":"r","exp":1767225600}`},
+		{"plain", Tokens{Access: "a", Refresh: "r", Expiry: 1767225600_000}, `{"v":1,"access":"a","refresh":"r","exp":1767225600}`},
 		{"zero expiry", Tokens{Access: "a"}, `{"v":1,"access":"a","refresh":"","exp":0}`},
-		{"sub-second expiry truncated", Tokens{Access: "a", Expiry: time.Unix(1767225600, 999_999_999)}, `{"v":1,"access":"a","refresh":"","exp":1767225600}`},
-		{"lifetime not in the token is stored", Tokens{Access: "a", Lifetime: time.Hour}, `{"v":1,"access":"a","refresh":"","exp":0,"life":3600}`},
-		{"lifetime of a JWT with iat is not", Tokens{Access: jwt(`{"iat":1000,"exp":1600}`), Lifetime: 10 * time.Minute}, `{"v":1,"access":"` + jwt(`{"iat":1000,"exp":1600}`) + `","refresh":"","exp":0}`},
+		{"sub-second expiry truncated", Tokens{Access: "a", Expiry: 1767225600_999}, `{"v":1,"access":"a","refresh":"","exp":1767225600}`},
+		{"lifetime not in the token is stored", Tokens{Access: "a", Lifetime: msHour}, `{"v":1,"access":"a","refresh":"","exp":0,"life":3600}`},
+		{"lifetime of a JWT with iat is not", Tokens{Access: jwt(`{"iat":1000,"exp":1600}`), Lifetime: 10 * msMinute}, `{"v":1,"access":"` + jwt(`{"iat":1000,"exp":1600}`) + `","refresh":"","exp":0}`},
 		{"escaped", Tokens{Access: `"`, Refresh: "\n"}, `{"v":1,"access":"\"","refresh":"\n","exp":0}`},
 	}
 	for _, tt := range tests {
@@ -95,9 +89,9 @@ func TestDecodeStateAccepts(t *testing.T) {
 		want Tokens
 	}{
 		{"written form", `{"v":1,"access":"a","refresh":"r","exp":1767225600}`,
-			Tokens{Access: "a", Refresh: "r", Expiry: time.Unix(1767225600, 0)}},
+			Tokens{Access: "a", Refresh: "r", Expiry: 1767225600_000}},
 		{"other order and spacing", " {\n \"exp\" : 1767225600 , \"refresh\":\"r\",\"access\":\"a\",\"v\":1 }\n",
-			Tokens{Access: "a", Refresh: "r", Expiry: time.Unix(1767225600, 0)}},
+			Tokens{Access: "a", Refresh: "r", Expiry: 1767225600_000}},
 		{"v as 1.0", `{"v":1.0,"access":"a","refresh":"r","exp":0}`, Tokens{Access: "a", Refresh: "r"}},
 		{"v as 1e0", `{"v":1e0,"access":"a","refresh":"r","exp":0}`, Tokens{Access: "a", Refresh: "r"}},
 		{"unknown members ignored", `{"v":1,"access":"a","refresh":"r","exp":0,"user":{"id":1},"x":[1]}`, Tokens{Access: "a", Refresh: "r"}},
@@ -107,7 +101,7 @@ func TestDecodeStateAccepts(t *testing.T) {
 		{"exp as string", `{"v":1,"access":"a","refresh":"r","exp":"1767225600"}`, Tokens{Access: "a", Refresh: "r"}},
 		{"exp null", `{"v":1,"access":"a","refresh":"r","exp":null}`, Tokens{Access: "a", Refresh: "r"}},
 		{"exp fractional", `{"v":1,"access":"a","refresh":"r","exp":1767225600.9}`,
-			Tokens{Access: "a", Refresh: "r", Expiry: time.Unix(1767225600, 0)}},
+			Tokens{Access: "a", Refresh: "r", Expiry: 1767225600_000}},
 		// Regression: 0 < exp < 1 decoded to the epoch and encoded back as 0.
 		{"exp below one second", `{"v":1,"access":"a","refresh":"r","exp":0.5}`, Tokens{Access: "a", Refresh: "r"}},
 		{"exp beyond range", `{"v":1,"access":"a","refresh":"r","exp":1e300}`, Tokens{Access: "a", Refresh: "r"}},
@@ -116,9 +110,9 @@ func TestDecodeStateAccepts(t *testing.T) {
 		{"duplicate v, later wins", `{"v":2,"v":1,"access":"a","refresh":"r"}`, Tokens{Access: "a", Refresh: "r"}},
 		{"escaped tokens", `{"v":1,"access":"a\"\u00e9","refresh":"\ud83d\ude00","exp":0}`, Tokens{Access: "a\"é", Refresh: "😀"}},
 		{"lifetime from the jwt", `{"v":1,"access":"` + access + `","refresh":"r","exp":1767225600}`,
-			Tokens{Access: access, Refresh: "r", Expiry: time.Unix(1767225600, 0), Lifetime: 10 * time.Minute}},
+			Tokens{Access: access, Refresh: "r", Expiry: 1767225600_000, Lifetime: 10 * msMinute}},
 		{"capped jwt lifetime", `{"v":1,"access":"` + jwt(`{"iat":1,"exp":99999999999}`) + `","refresh":"r","exp":1767225600}`,
-			Tokens{Access: jwt(`{"iat":1,"exp":99999999999}`), Refresh: "r", Expiry: time.Unix(1767225600, 0), Lifetime: maxLifetime}},
+			Tokens{Access: jwt(`{"iat":1,"exp":99999999999}`), Refresh: "r", Expiry: 1767225600_000, Lifetime: maxLifetime}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -342,7 +336,7 @@ func TestFallbackStoreWithoutWarn(t *testing.T) {
 func TestFallbackStoreWithState(t *testing.T) {
 	warned := 0
 	f := &FallbackStore{Primary: &flakyStore{failLoad: true, failSave: true, failClear: true}, Warn: func(string) { warned++ }}
-	in := Tokens{Access: "a", Refresh: "r", Expiry: time.Unix(1_800_000_000, 0)}
+	in := Tokens{Access: "a", Refresh: "r", Expiry: 1_800_000_000_000}
 	require.NoError(t, f.Save(EncodeState(in)))
 	v, err := f.Load()
 	require.NoError(t, err)

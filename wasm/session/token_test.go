@@ -156,98 +156,105 @@ func TestReadClaimsLenientEncoding(t *testing.T) {
 }
 
 func TestNewTokens(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
+	now := int64(1_800_000_000_000) // Unix ms
 	// The server's clock is two hours behind this machine's: iat/exp are
 	// in the past, yet the token is fresh.
-	server := now.Add(-2 * time.Hour)
-	sec := func(t time.Time) int64 { return t.Unix() }
+	server := now - 2*msHour
+	sec := func(ms int64) int64 { return ms / 1000 }
 	tests := []struct {
 		name         string
 		access       string
 		expiresIn    float64
-		wantExpiry   time.Time
-		wantLifetime time.Duration
+		wantExpiry   int64 // Unix ms, 0: unknown
+		wantLifetime int64 // ms
 	}{
 		{"jwt with iat: local clock", mintJWT(t, gojwt.MapClaims{"iat": sec(server), "exp": sec(server) + 900}), 0,
-			now.Add(15 * time.Minute), 15 * time.Minute},
+			now + 15*msMinute, 15 * msMinute},
 		{"jwt with iat ignores expires_in", mintJWT(t, gojwt.MapClaims{"iat": sec(server), "exp": sec(server) + 900}), 60,
-			now.Add(15 * time.Minute), 15 * time.Minute},
+			now + 15*msMinute, 15 * msMinute},
 		{"jwt fractional claims truncate", mintJWT(t, gojwt.MapClaims{"iat": float64(sec(server)) + 0.75, "exp": float64(sec(server)) + 900.25}), 0,
-			now.Add(15 * time.Minute), 15 * time.Minute},
+			now + 15*msMinute, 15 * msMinute},
 		{"jwt without iat: exp itself", mintJWT(t, gojwt.MapClaims{"exp": sec(server) + 900}), 0,
-			server.Add(15 * time.Minute), 0},
+			server + 15*msMinute, 0},
 		{"jwt without iat: expires_in on the local clock", mintJWT(t, gojwt.MapClaims{"exp": sec(server) + 900}), 3600,
-			now.Add(time.Hour), time.Hour},
+			now + msHour, msHour},
 		{"jwt without iat or expires_in: exp, lifetime what is left", mintJWT(t, gojwt.MapClaims{"exp": sec(now) + 900}), 0,
-			now.Add(15 * time.Minute), 15 * time.Minute},
+			now + 15*msMinute, 15 * msMinute},
 		{"jwt without iat, already expired: no lifetime", mintJWT(t, gojwt.MapClaims{"exp": sec(server) + 900}), 0,
-			server.Add(15 * time.Minute), 0},
+			server + 15*msMinute, 0},
 		{"jwt iat after exp: exp itself", mintJWT(t, gojwt.MapClaims{"iat": sec(server) + 1000, "exp": sec(server) + 900}), 0,
-			server.Add(15 * time.Minute), 0},
+			server + 15*msMinute, 0},
 		{"jwt iat zero: exp itself", mintJWT(t, gojwt.MapClaims{"iat": 0, "exp": sec(server)}), 0, server, 0},
 		{"jwt iat negative: exp itself", mintJWT(t, gojwt.MapClaims{"iat": -10, "exp": sec(server)}), 0, server, 0},
 		{"jwt iat equals exp: expires now", mintJWT(t, gojwt.MapClaims{"iat": sec(server), "exp": sec(server)}), 0, now, 0},
-		{"jwt exp zero: expires_in", mintJWT(t, gojwt.MapClaims{"exp": 0}), 3600, now.Add(time.Hour), time.Hour},
-		{"jwt exp zero alone", mintJWT(t, gojwt.MapClaims{"exp": 0}), 0, time.Unix(0, 0), 0},
+		{"jwt exp zero: expires_in", mintJWT(t, gojwt.MapClaims{"exp": 0}), 3600, now + msHour, msHour},
+		// exp 0 is the epoch, which Expiry cannot tell from unknown (0).
+		{"jwt exp zero alone", mintJWT(t, gojwt.MapClaims{"exp": 0}), 0, 0, 0},
+		{"jwt negative exp alone: before the epoch", mintJWT(t, gojwt.MapClaims{"exp": -5}), 0, -5 * msSecond, 0},
 		{"jwt without exp: expires_in", mintJWT(t, gojwt.MapClaims{"iat": sec(server)}), 3600,
-			now.Add(time.Hour), time.Hour},
+			now + msHour, msHour},
 		{"jwt exp as string: expires_in", mintJWT(t, gojwt.MapClaims{"exp": "1800000900"}), 600,
-			now.Add(10 * time.Minute), 10 * time.Minute},
-		{"jwt without exp nor expires_in", mintJWT(t, gojwt.MapClaims{"sub": "x"}), 0, time.Time{}, 0},
-		{"opaque with expires_in", "opaque-token", 3600, now.Add(time.Hour), time.Hour},
-		{"opaque with fractional expires_in", "opaque-token", 1.5, now.Add(1500 * time.Millisecond), 1500 * time.Millisecond},
-		{"opaque without expires_in", "opaque-token", 0, time.Time{}, 0},
-		{"opaque negative expires_in", "opaque-token", -60, time.Time{}, 0},
-		{"opaque NaN expires_in", "opaque-token", math.NaN(), time.Time{}, 0},
-		{"opaque infinite expires_in", "opaque-token", math.Inf(1), time.Time{}, 0},
-		{"empty access", "", 3600, now.Add(time.Hour), time.Hour},
+			now + 10*msMinute, 10 * msMinute},
+		{"jwt without exp nor expires_in", mintJWT(t, gojwt.MapClaims{"sub": "x"}), 0, 0, 0},
+		{"opaque with expires_in", "opaque-token", 3600, now + msHour, msHour},
+		{"opaque with fractional expires_in", "opaque-token", 1.5, now + 1500, 1500},
+		{"opaque with sub-millisecond expires_in", "opaque-token", 0.0015, now + 1, 1},
+		{"opaque without expires_in", "opaque-token", 0, 0, 0},
+		{"opaque negative expires_in", "opaque-token", -60, 0, 0},
+		{"opaque NaN expires_in", "opaque-token", math.NaN(), 0, 0},
+		{"opaque infinite expires_in", "opaque-token", math.Inf(1), 0, 0},
+		{"empty access", "", 3600, now + msHour, msHour},
 		// Regression: these overflowed time.Duration into the past, so the
 		// token looked expired and every request refreshed first.
-		{"opaque huge expires_in is capped", "opaque-token", 9999999999, now.Add(maxLifetime), maxLifetime},
-		{"opaque 1e14 expires_in is capped", "opaque-token", 1e14, now.Add(maxLifetime), maxLifetime},
+		{"opaque huge expires_in is capped", "opaque-token", 9999999999, now + maxLifetime, maxLifetime},
+		{"opaque 1e14 expires_in is capped", "opaque-token", 1e14, now + maxLifetime, maxLifetime},
 		{"jwt 'never expires' lifetime is capped", mintJWT(t, gojwt.MapClaims{"iat": sec(server), "exp": 99999999999}), 0,
-			now.Add(maxLifetime), maxLifetime},
+			now + maxLifetime, maxLifetime},
+		{"jwt without iat, far-future exp: exp itself, lifetime capped", mintJWT(t, gojwt.MapClaims{"exp": 99999999999}), 0,
+			99999999999 * 1000, maxLifetime},
 		{"jwt lifetime just under the cap", mintJWT(t, gojwt.MapClaims{"iat": 1, "exp": 1 + maxSeconds - 1}), 0,
-			now.Add(time.Duration(maxSeconds-1) * time.Second), time.Duration(maxSeconds-1) * time.Second},
+			now + (maxSeconds-1)*1000, (maxSeconds - 1) * 1000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := NewTokens(tt.access, "refresh-1", tt.expiresIn, now)
 			assert.Equal(t, tt.access, got.Access)
 			assert.Equal(t, "refresh-1", got.Refresh)
-			assert.True(t, tt.wantExpiry.Equal(got.Expiry), "NewTokens(%q, %v).Expiry = %v; want %v", tt.access, tt.expiresIn, got.Expiry, tt.wantExpiry)
+			assert.Equal(t, tt.wantExpiry, got.Expiry, "NewTokens(%q, %v).Expiry", tt.access, tt.expiresIn)
 			assert.Equal(t, tt.wantLifetime, got.Lifetime, "NewTokens(%q, %v).Lifetime", tt.access, tt.expiresIn)
-			assert.GreaterOrEqual(t, got.Lifetime, time.Duration(0), "Lifetime is never negative")
+			assert.GreaterOrEqual(t, got.Lifetime, int64(0), "Lifetime is never negative")
 			if got.Lifetime > 0 {
-				assert.True(t, got.Expiry.After(now), "a token with a lifetime expires after now")
+				assert.Greater(t, got.Expiry, now, "a token with a lifetime expires after now")
 			}
 		})
 	}
 }
 
 func TestRefreshAt(t *testing.T) {
-	exp := time.Unix(1_800_000_900, 0)
+	exp := int64(1_800_000_900_000) // Unix ms
 	tests := []struct {
 		name   string
 		tokens Tokens
-		leeway time.Duration
-		want   time.Time
+		leeway Duration
+		want   int64 // Unix ms, 0: never
 	}{
-		{"unknown expiry: never", Tokens{Access: "a"}, 30 * time.Second, time.Time{}},
-		{"unknown expiry with lifetime: never", Tokens{Access: "a", Lifetime: time.Hour}, 30 * time.Second, time.Time{}},
-		{"leeway before expiry", Tokens{Expiry: exp, Lifetime: 15 * time.Minute}, 30 * time.Second, exp.Add(-30 * time.Second)},
-		{"leeway exactly half", Tokens{Expiry: exp, Lifetime: time.Minute}, 30 * time.Second, exp.Add(-30 * time.Second)},
-		{"leeway capped at half the lifetime", Tokens{Expiry: exp, Lifetime: 20 * time.Second}, 30 * time.Second, exp.Add(-10 * time.Second)},
-		{"tiny lifetime", Tokens{Expiry: exp, Lifetime: time.Second}, time.Minute, exp.Add(-500 * time.Millisecond)},
-		{"unknown lifetime: full leeway", Tokens{Expiry: exp}, 5 * time.Minute, exp.Add(-5 * time.Minute)},
-		{"zero leeway", Tokens{Expiry: exp, Lifetime: time.Hour}, 0, exp},
-		{"capped lifetime", Tokens{Expiry: exp, Lifetime: maxLifetime}, time.Minute, exp.Add(-time.Minute)},
+		{"unknown expiry: never", Tokens{Access: "a"}, 30 * Second, 0},
+		{"unknown expiry with lifetime: never", Tokens{Access: "a", Lifetime: msHour}, 30 * Second, 0},
+		{"leeway before expiry", Tokens{Expiry: exp, Lifetime: 15 * msMinute}, 30 * Second, exp - 30*msSecond},
+		{"leeway exactly half", Tokens{Expiry: exp, Lifetime: msMinute}, 30 * Second, exp - 30*msSecond},
+		{"leeway capped at half the lifetime", Tokens{Expiry: exp, Lifetime: 20 * msSecond}, 30 * Second, exp - 10*msSecond},
+		{"tiny lifetime", Tokens{Expiry: exp, Lifetime: msSecond}, 60 * Second, exp - 500},
+		{"unknown lifetime: full leeway", Tokens{Expiry: exp}, 300 * Second, exp - 5*msMinute},
+		{"zero leeway", Tokens{Expiry: exp, Lifetime: msHour}, 0, exp},
+		{"capped lifetime", Tokens{Expiry: exp, Lifetime: maxLifetime}, 60 * Second, exp - msMinute},
+		{"leeway in milliseconds", Tokens{Expiry: exp, Lifetime: msHour}, 1500 * Millisecond, exp - 1500},
+		{"leeway from a time.Duration", Tokens{Expiry: exp, Lifetime: msHour}, Duration(2 * time.Minute), exp - 2*msMinute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := tt.tokens.refreshAt(tt.leeway)
-			assert.True(t, tt.want.Equal(got), "refreshAt(%v) = %v; want %v", tt.leeway, got, tt.want)
-			assert.Equal(t, tt.want.IsZero(), got.IsZero(), "refreshAt(%v) zero", tt.leeway)
+			assert.Equal(t, tt.want, got, "refreshAt(%v)", tt.leeway)
+			assert.Equal(t, tt.want == 0, got == 0, "refreshAt(%v) never", tt.leeway)
 		})
 	}
 }
@@ -255,15 +262,15 @@ func TestRefreshAt(t *testing.T) {
 // TestShortLivedTokenFromServer ties NewTokens and refreshAt together for
 // a token shorter than the default leeway.
 func TestShortLivedTokenFromServer(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
+	now := int64(1_800_000_000_000)               // Unix ms
+	skewed := time.UnixMilli(now).Add(-time.Hour) // skewed server clock
 	access := mintJWT(t, gojwt.RegisteredClaims{
-		IssuedAt:  gojwt.NewNumericDate(now.Add(-time.Hour)), // skewed server clock
-		ExpiresAt: gojwt.NewNumericDate(now.Add(-time.Hour + 20*time.Second)),
+		IssuedAt:  gojwt.NewNumericDate(skewed),
+		ExpiresAt: gojwt.NewNumericDate(skewed.Add(20 * time.Second)),
 	})
 	tok := NewTokens(access, "r", 0, now)
-	assert.Equal(t, 20*time.Second, tok.Lifetime)
-	assert.True(t, now.Add(10*time.Second).Equal(tok.refreshAt(30*time.Second)),
-		"refreshAt = %v; want now+10s", tok.refreshAt(30*time.Second))
+	assert.Equal(t, 20*msSecond, tok.Lifetime)
+	assert.Equal(t, now+10*msSecond, tok.refreshAt(30*Second), "refreshAt; want now+10s")
 }
 
 func TestTokensValid(t *testing.T) {
@@ -273,7 +280,7 @@ func TestTokensValid(t *testing.T) {
 		want bool
 	}{
 		{"empty", Tokens{}, false},
-		{"expiry only", Tokens{Expiry: time.Unix(1, 0), Lifetime: time.Hour}, false},
+		{"expiry only", Tokens{Expiry: 1000, Lifetime: msHour}, false},
 		{"access only", Tokens{Access: "a"}, true},
 		{"refresh only", Tokens{Refresh: "r"}, true},
 		{"both", Tokens{Access: "a", Refresh: "r"}, true},

@@ -19,7 +19,7 @@ import (
 // waited.
 type ctxRefresher struct{ waited chan time.Duration }
 
-func (r ctxRefresher) Refresh(ctx context.Context, _ string) (Grant, error) {
+func (r ctxRefresher) Refresh(ctx Ctx, _ string) (Grant, error) {
 	start := time.Now()
 	<-ctx.Done()
 	r.waited <- time.Since(start)
@@ -27,7 +27,7 @@ func (r ctxRefresher) Refresh(ctx context.Context, _ string) (Grant, error) {
 }
 
 func TestOneBudgetForLockWaitAndRefresh(t *testing.T) {
-	const timeout = 300 * time.Millisecond
+	const timeout = 300 * Millisecond
 	ref := ctxRefresher{waited: make(chan time.Duration, 1)}
 	ts := newTabs(t, 1, func(c *Config) { c.RefreshTimeout = timeout; c.Refresher = ref })
 	unlock, err := ts.lock.Lock(context.Background()) // another tab's refresh
@@ -47,7 +47,7 @@ func TestOneBudgetForLockWaitAndRefresh(t *testing.T) {
 }
 
 func TestLockGrantedAfterTheBudgetMakesNoRequest(t *testing.T) {
-	ts := newTabs(t, 1, func(c *Config) { c.RefreshTimeout = 50 * time.Millisecond })
+	ts := newTabs(t, 1, func(c *Config) { c.RefreshTimeout = 50 * Millisecond })
 	ts.c[0].cfg.Locker = lateLock{}
 	ts.revokeAll()
 	_, err := ts.c[0].Do(context.Background(), fakeReq{apiURL}, Options{})
@@ -59,7 +59,7 @@ func TestLockGrantedAfterTheBudgetMakesNoRequest(t *testing.T) {
 // Lock granted in the same instant as the abort can be.
 type lateLock struct{}
 
-func (lateLock) Lock(ctx context.Context) (func(), error) {
+func (lateLock) Lock(ctx Ctx) (func(), error) {
 	<-ctx.Done()
 	return func() {}, nil
 }
@@ -73,7 +73,7 @@ type gatedShared struct {
 	once   sync.Once
 }
 
-func (s *gatedShared) Save(ctx context.Context, t string, at int64) error {
+func (s *gatedShared) Save(ctx Ctx, t string, at int64) error {
 	s.once.Do(func() { close(s.saving) })
 	<-s.gate
 	return s.fakeShared.Save(ctx, t, at)
@@ -155,9 +155,9 @@ type copyingIat struct {
 	n         int
 }
 
-func (r *copyingIat) Refresh(context.Context, string) (Grant, error) {
+func (r *copyingIat) Refresh(Ctx, string) (Grant, error) {
 	r.n++
-	server := r.clock.Now().Add(r.skew)
+	server := r.clock.Time().Add(r.skew)
 	access := jwt(`{"n":` + strconv.Itoa(r.n) + `,"iat":` + strconv.FormatInt(r.loginIat.Unix(), 10) +
 		`,"exp":` + strconv.FormatInt(server.Add(r.ttl).Unix(), 10) + `}`)
 	r.api.accept(access)
@@ -185,7 +185,7 @@ func TestCopiedIatDoesNotStretchTheLifetime(t *testing.T) {
 			ref := &copyingIat{ttl: ttl, skew: tt.skew, tellDate: tt.tellDate}
 			h := newHarness(t, func(c *Config) { c.Refresher = ref })
 			ref.api, ref.clock = h.api, h.clock
-			ref.loginIat = h.clock.Now().Add(tt.skew)
+			ref.loginIat = h.clock.Time().Add(tt.skew)
 			access := jwt(`{"iat":` + strconv.FormatInt(ref.loginIat.Unix(), 10) + `,"exp":` +
 				strconv.FormatInt(ref.loginIat.Add(ttl).Unix(), 10) + `}`)
 			h.api.accept(access)
@@ -194,7 +194,7 @@ func TestCopiedIatDoesNotStretchTheLifetime(t *testing.T) {
 			var expired []string
 			h.api.onDo = func(s sent) {
 				c, err := readClaims(s.value[len("Bearer "):])
-				if err == nil && h.clock.Now().Add(tt.skew).Unix() >= c.exp {
+				if err == nil && h.clock.Time().Add(tt.skew).Unix() >= c.exp {
 					expired = append(expired, s.value)
 				}
 			}
@@ -213,44 +213,45 @@ func TestCopiedIatDoesNotStretchTheLifetime(t *testing.T) {
 }
 
 func TestGrantTokensUsesTheServersClock(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	ms := func(t time.Time) int64 { return t.UnixMilli() }
+	now := int64(1_800_000_000_000) // Unix ms
 	tests := []struct {
 		name         string
 		claims       string
 		expiresIn    float64
-		serverTime   int64
-		wantLifetime time.Duration
+		serverTime   int64 // Unix ms
+		wantLifetime int64 // ms
 	}{
-		{"honest iat, no Date", `"iat":1800000000,"exp":1800000060`, 0, 0, time.Minute},
-		{"honest iat, Date agrees", `"iat":1800000000,"exp":1800000060`, 0, ms(now), time.Minute},
-		{"copied iat, Date", `"iat":1799990000,"exp":1800000060`, 0, ms(now), time.Minute},
-		{"copied iat, no Date", `"iat":1799990000,"exp":1800000060`, 0, 0, 10060 * time.Second},
-		{"no iat, Date, server ahead", `"exp":1800000360`, 0, ms(now.Add(5 * time.Minute)), time.Minute},
-		{"no iat, Date, server behind", `"exp":1799999760`, 0, ms(now.Add(-5 * time.Minute)), time.Minute},
-		{"no iat, expires_in shorter than Date says", `"exp":1800000060`, 30, ms(now), 30 * time.Second},
-		{"expired on arrival by the server's clock", `"iat":1800000000,"exp":1800000060`, 0, ms(now.Add(time.Hour)), time.Minute},
+		{"honest iat, no Date", `"iat":1800000000,"exp":1800000060`, 0, 0, msMinute},
+		{"honest iat, Date agrees", `"iat":1800000000,"exp":1800000060`, 0, now, msMinute},
+		{"copied iat, Date", `"iat":1799990000,"exp":1800000060`, 0, now, msMinute},
+		{"copied iat, no Date", `"iat":1799990000,"exp":1800000060`, 0, 0, 10060 * msSecond},
+		{"no iat, Date, server ahead", `"exp":1800000360`, 0, now + 5*msMinute, msMinute},
+		{"no iat, Date, server behind", `"exp":1799999760`, 0, now - 5*msMinute, msMinute},
+		{"no iat, expires_in shorter than Date says", `"exp":1800000060`, 30, now, 30 * msSecond},
+		{"expired on arrival by the server's clock", `"iat":1800000000,"exp":1800000060`, 0, now + msHour, msMinute},
+		{"no iat, Date, far-future exp: capped", `"exp":99999999999`, 0, now, maxLifetime},
+		{"Date with milliseconds", `"iat":1799990000,"exp":1800000060`, 0, now + 250, msMinute - 250},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := Grant{Access: jwt(`{` + tt.claims + `}`), ExpiresIn: tt.expiresIn, ServerTime: tt.serverTime}
 			got := grantTokens(g, now)
 			assert.Equal(t, tt.wantLifetime, got.Lifetime)
-			assert.Equal(t, now.Add(tt.wantLifetime), got.Expiry)
+			assert.Equal(t, now+tt.wantLifetime, got.Expiry)
 		})
 	}
 }
 
 func TestCapLife(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	long := Tokens{Access: "a", Expiry: now.Add(3 * time.Minute), Lifetime: 3 * time.Minute}
-	got := capLife(long, time.Minute)
-	assert.Equal(t, time.Minute, got.Lifetime)
-	assert.Equal(t, now.Add(time.Minute), got.Expiry, "the expiry moves earlier by what was cut")
+	now := int64(1_800_000_000_000) // Unix ms
+	long := Tokens{Access: "a", Expiry: now + 3*msMinute, Lifetime: 3 * msMinute}
+	got := capLife(long, msMinute)
+	assert.Equal(t, msMinute, got.Lifetime)
+	assert.Equal(t, now+msMinute, got.Expiry, "the expiry moves earlier by what was cut")
 	assert.Equal(t, long, capLife(long, 0), "no limit known")
-	assert.Equal(t, long, capLife(long, time.Hour), "shorter than the limit")
+	assert.Equal(t, long, capLife(long, msHour), "shorter than the limit")
 	opaque := Tokens{Access: "a"}
-	assert.Equal(t, opaque, capLife(opaque, time.Minute), "unknown lifetime")
+	assert.Equal(t, opaque, capLife(opaque, msMinute), "unknown lifetime")
 }
 
 func TestWarningsNeverQuoteOutsideText(t *testing.T) {
@@ -313,8 +314,8 @@ func (leakyStore) Clear() error          { return &leakyError{secretRefresh} }
 
 type leakyShared struct{}
 
-func (leakyShared) Load(context.Context) (string, int64, bool, error) {
+func (leakyShared) Load(Ctx) (string, int64, bool, error) {
 	return "", 0, false, &leakyError{secretRefresh}
 }
-func (leakyShared) Save(_ context.Context, v string, _ int64) error { return &leakyError{v} }
-func (leakyShared) Delete(context.Context) error                    { return &leakyError{secretRefresh} }
+func (leakyShared) Save(_ Ctx, v string, _ int64) error { return &leakyError{v} }
+func (leakyShared) Delete(Ctx) error                    { return &leakyError{secretRefresh} }

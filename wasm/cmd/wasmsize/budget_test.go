@@ -63,3 +63,25 @@ func buildWasm(t *testing.T, flags ...string) []byte {
 	}
 	return b
 }
+
+// TestWasmImportsNeitherTimeNorContext keeps the two most expensive
+// standard packages out of jwtfetch.wasm: importing time alone costs about
+// 37 KB of brotli (its init links internal/godebug), context links time's
+// formatting and reflectlite as well. The session has its own Clock, Ctx
+// and Duration for that reason; this says which import brought them back.
+func TestWasmImportsNeitherTimeNorContext(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}`, "../jwtfetch")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		for _, imp := range strings.Fields(imports) {
+			if imp == "time" || imp == "context" {
+				t.Errorf("%s imports %s into jwtfetch.wasm", pkg, imp)
+			}
+		}
+	}
+}
