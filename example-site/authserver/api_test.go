@@ -177,7 +177,7 @@ func TestDebugEndpoints(t *testing.T) {
 
 	rec := do(t, s, http.MethodGet, "/debug/counters", "")
 	require.Equal(t, http.StatusOK, rec.Code)
-	assert.JSONEq(t, `{"logins":1,"refreshes":0,"refreshFailures":0,"reuseDetections":0,
+	assert.JSONEq(t, `{"logins":1,"refreshes":0,"refreshFailures":0,"refreshRequests":0,"reuseDetections":0,
 		"unauthorized":1,"logouts":0,"apiCalls":1}`, rec.Body.String())
 
 	// refresh-failure and refresh-delay, then reset clears them and the counters.
@@ -187,6 +187,9 @@ func TestDebugEndpoints(t *testing.T) {
 	start := time.Now()
 	require.Equal(t, http.StatusServiceUnavailable, refreshJSON(t, s, refresh).Code)
 	assert.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond)
+	c := s.Counters()
+	assert.EqualValues(t, 2, c.RefreshRequests, "every refresh request is counted on arrival")
+	assert.EqualValues(t, 2, c.RefreshFailures)
 	require.Equal(t, http.StatusNoContent, do(t, s, http.MethodPost, "/debug/refresh-failure?status=0", "").Code)
 	require.Equal(t, http.StatusNoContent, do(t, s, http.MethodPost, "/debug/refresh-failure?status=502", "").Code)
 	require.Equal(t, http.StatusNoContent, do(t, s, http.MethodPost, "/debug/reset", "").Code)

@@ -195,6 +195,9 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	s.mu.Lock()
+	s.counters.RefreshRequests++
+	s.mu.Unlock()
 	delay, failure := s.refreshSettings()
 	if !sleep(r.Context(), delay) {
 		fail(0, "") // the client is gone; its refresh token stays valid

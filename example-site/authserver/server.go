@@ -75,6 +75,7 @@ type Counters struct {
 	Logins          int64 `json:"logins"`          // successful logins
 	Refreshes       int64 `json:"refreshes"`       // successful refreshes
 	RefreshFailures int64 `json:"refreshFailures"` // refreshes answered with an error, or abandoned by the client
+	RefreshRequests int64 `json:"refreshRequests"` // refresh requests received (counted on arrival, before any delay)
 	ReuseDetections int64 `json:"reuseDetections"` // already-used refresh tokens presented
 	Unauthorized    int64 `json:"unauthorized"`    // /api/* requests rejected with 401
 	Logouts         int64 `json:"logouts"`         // calls to /auth/logout

@@ -346,7 +346,11 @@ func TestTrustLogoutDuringRefreshLeavesNothingInIndexedDB(t *testing.T) {
 			}
 			tb.eval(`(async () => {
 				const p = api.get('/api/me').then(() => 'ok', e => e.code)
-				await new Promise(r => setTimeout(r, 100))
+				// Log out once the refresh request has reached the server
+				// (which answers it 400 ms later).
+				while ((await (await fetch('/debug/counters')).json()).refreshRequests === 0) {
+					await new Promise(r => setTimeout(r, 5))
+				}
 				api.auth.clear()
 				const code = await p
 				// Long after the refresh answer came and anything was written.

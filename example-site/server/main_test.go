@@ -98,7 +98,7 @@ func TestRun(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 7, tokens.ExpiresIn)
 	assert.Equal(t, http.StatusOK, get("/api/me", "Authorization", "Bearer "+tokens.Access).StatusCode)
-	assert.JSONEq(t, `{"logins":1,"refreshes":0,"refreshFailures":0,"reuseDetections":0,"unauthorized":0,"logouts":0,"apiCalls":1}`,
+	assert.JSONEq(t, `{"logins":1,"refreshes":0,"refreshFailures":0,"refreshRequests":0,"reuseDetections":0,"unauthorized":0,"logouts":0,"apiCalls":1}`,
 		body(get("/debug/counters")))
 
 	for origin, want := range map[string]bool{

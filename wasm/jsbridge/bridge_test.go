@@ -214,10 +214,24 @@ func newTestClient(t *testing.T, srv *fakeServer, cfg map[string]any) (ns js.Val
 		base[k] = v
 	}
 	r := ns.Call("newClient", base)
-	require.True(t, isArray(r), "newClient answers [id, retryStatuses, retryOnNetworkError]")
+	require.True(t, isArray(r), "newClient answers [id, retryStatuses, retryOnNetworkError, ctl]")
 	id = r.Index(0)
+	ctls[id.Int()] = r.Index(3)
 	t.Cleanup(func() { ns.Call("destroy", id) })
 	return ns, id
+}
+
+// ctls holds each test client's ctl object, by id.
+var ctls = map[int]js.Value{}
+
+// authorize calls the export and returns its answer when it answered at
+// once, or else what it returned (a Promise).
+func authorize(ns, id js.Value, url string) js.Value {
+	r := ns.Call("authorize", id, url)
+	if isArray(r) {
+		return r.Index(0)
+	}
+	return r
 }
 
 // answer checks that v is an answer to authorize or successor and returns
@@ -263,33 +277,44 @@ func TestNewClientTellsWhenToAskForASuccessor(t *testing.T) {
 func TestAuthorizeAnswersAtOnceWithAGoodToken(t *testing.T) {
 	srv := newFakeServer(t)
 	ns, id := newTestClient(t, srv, nil)
-	assert.True(t, ns.Call("authorize", id, "https://api.test/me").IsNull(), "no session: no token")
+	ctl := ctls[id.Int()]
+	assert.True(t, authorize(ns, id, "https://api.test/me").IsNull(), "no session: no token")
 
 	tok := jwt(time.Now().Add(time.Hour))
 	ns.Call("setTokens", id, tok, "r1")
 	before := liveFuncs.Load()
-	first := ns.Call("authorize", id, "https://api.test/me")
+	reply := ns.Call("authorize", id, "https://api.test/me")
+	require.True(t, isArray(reply), "answered at once: [answer, key, until, version]")
+	first := reply.Index(0)
+	assert.Equal(t, "https://api.test/", reply.Index(1).String(), "it holds for this origin")
+	assert.InDelta(t, time.Now().Add(time.Hour-30*time.Second).UnixMilli(), reply.Index(2).Float(), 2000, "until the leeway starts")
+	version := reply.Index(3).Float()
+	assert.Equal(t, version, ctl.Get("v").Float(), "at the state version ctl shows")
 	h, v, g := answer(t, first)
 	assert.Equal(t, "Authorization", h)
 	assert.Equal(t, "Bearer "+tok, v)
 	assert.Equal(t, guardNone, g, "browsers remove Authorization at a redirect elsewhere")
-	assert.True(t, first.Equal(ns.Call("authorize", id, "https://api.test/other?q=1")), "one answer object per token")
+	assert.True(t, first.Equal(authorize(ns, id, "https://api.test/other?q=1")), "one answer object per token")
 	assert.Equal(t, before, liveFuncs.Load(), "no callback, no Promise")
 	assert.Equal(t, 0, srv.state.Get("refreshes").Int())
 
 	ns.Call("setTokens", id, "opaque", "")
-	_, v, _ = answer(t, ns.Call("authorize", id, "https://api.test/me"))
+	assert.Greater(t, ctl.Get("v").Float(), version, "a change moves the version the shim checks")
+	reply = ns.Call("authorize", id, "https://api.test/me")
+	_, v, _ = answer(t, reply.Index(0))
 	assert.Equal(t, "Bearer opaque", v, "a new token, a new answer")
+	assert.Zero(t, reply.Index(2).Float(), "an opaque token: no time limit")
+	assert.Equal(t, "", ns.Call("authorize", id, "data:,x").Index(1).String(), "not http: nothing to keep")
 }
 
 func TestTokenOnlyToAllowedOrigins(t *testing.T) {
 	srv := newFakeServer(t)
 	ns, id := newTestClient(t, srv, map[string]any{"refreshURL": nil})
 	ns.Call("setTokens", id, "opaque-token", "")
-	_, v, _ := answer(t, ns.Call("authorize", id, "https://api.test/a"))
+	_, v, _ := answer(t, authorize(ns, id, "https://api.test/a"))
 	assert.Equal(t, "Bearer opaque-token", v)
 	for _, u := range []string{"https://evil.test/a", "http://api.test/a", "https://api.test:8443/a", "https://api.test@evil.test/a", "data:,x", "not a url"} {
-		assert.True(t, ns.Call("authorize", id, u).IsNull(), "%s would get a token", u)
+		assert.True(t, authorize(ns, id, u).IsNull(), "%s would get a token", u)
 	}
 }
 
@@ -298,14 +323,14 @@ func TestHeaderSchemeAndGuard(t *testing.T) {
 	page := global.Get("location").Get("origin").String()
 	ns, id := newTestClient(t, srv, map[string]any{"origins": []any{"https://api.test", page}, "header": "X-Trace", "scheme": ""})
 	ns.Call("setTokens", id, "opaque", "")
-	h, v, g := answer(t, ns.Call("authorize", id, "https://api.test/a"))
+	h, v, g := answer(t, authorize(ns, id, "https://api.test/a"))
 	assert.Equal(t, []any{"X-Trace", "opaque", guardManual}, []any{h, v, g}, "another origin: no redirect is followed")
-	h, v, g = answer(t, ns.Call("authorize", id, page+"/a"))
+	h, v, g = answer(t, authorize(ns, id, page+"/a"))
 	assert.Equal(t, []any{"X-Trace", "opaque", guardSameOrigin}, []any{h, v, g}, "the page's origin: same-origin hops only")
 
 	ns2, id2 := newTestClient(t, srv, map[string]any{"header": "authorization", "scheme": "Token"})
 	ns2.Call("setTokens", id2, "opaque", "")
-	h, v, g = answer(t, ns2.Call("authorize", id2, "https://api.test/a"))
+	h, v, g = answer(t, authorize(ns2, id2, "https://api.test/a"))
 	assert.Equal(t, []any{"authorization", "Token opaque", guardNone}, []any{h, v, g})
 }
 
@@ -316,7 +341,7 @@ func TestSuccessorRefreshesOnceForConcurrentFailures(t *testing.T) {
 	srv.state.Set("next", jwt(time.Now().Add(2*time.Hour)))
 	ns, id := newTestClient(t, srv, nil)
 	ns.Call("setTokens", id, old, "r1")
-	_, value, _ := answer(t, ns.Call("authorize", id, "https://api.test/me"))
+	_, value, _ := answer(t, authorize(ns, id, "https://api.test/me"))
 	before := liveFuncs.Load()
 
 	const n = 20
@@ -324,7 +349,7 @@ func TestSuccessorRefreshesOnceForConcurrentFailures(t *testing.T) {
 	for i := range promises {
 		promises[i] = ns.Call("successor", id, "https://api.test/me", value)
 	}
-	pending := ns.Call("authorize", id, "https://api.test/me")
+	pending := authorize(ns, id, "https://api.test/me")
 	assert.True(t, pending.InstanceOf(jsPromise), "while the token is known bad, requests wait for the refresh")
 	promises = append(promises, pending)
 	for _, p := range promises {
@@ -351,11 +376,11 @@ func TestAuthorizeRefreshesFirstWhenTheTokenIsAboutToExpire(t *testing.T) {
 	// A token of 2 s: refreshed ahead from half-way through its life (the
 	// leeway is capped at half of it).
 	ns.Call("setTokens", id, jwt(time.Now().Add(2*time.Second)), "r1")
-	_, _, _ = answer(t, ns.Call("authorize", id, "https://api.test/me"))
+	_, _, _ = answer(t, authorize(ns, id, "https://api.test/me"))
 	time.Sleep(1100 * time.Millisecond)
 	var ps []js.Value
 	for range 3 {
-		p := ns.Call("authorize", id, "https://api.test/me")
+		p := authorize(ns, id, "https://api.test/me")
 		require.True(t, p.InstanceOf(jsPromise), "a token within the leeway is not sent")
 		ps = append(ps, p)
 	}
@@ -366,7 +391,7 @@ func TestAuthorizeRefreshesFirstWhenTheTokenIsAboutToExpire(t *testing.T) {
 		assert.Equal(t, "Bearer "+srv.state.Get("next").String(), got)
 	}
 	assert.Equal(t, 1, srv.state.Get("refreshes").Int())
-	_, got, _ := answer(t, ns.Call("authorize", id, "https://api.test/me"))
+	_, got, _ := answer(t, authorize(ns, id, "https://api.test/me"))
 	assert.Equal(t, "Bearer "+srv.state.Get("next").String(), got, "then at once")
 }
 
@@ -381,7 +406,7 @@ func TestRefusedRefreshRejectsAllAndClears(t *testing.T) {
 	defer onEvent.Release()
 	ns, id := newTestClient(t, srv, map[string]any{"onEvent": onEvent})
 	ns.Call("setTokens", id, jwt(time.Now().Add(time.Hour)), "r1")
-	_, value, _ := answer(t, ns.Call("authorize", id, "https://api.test/me"))
+	_, value, _ := answer(t, authorize(ns, id, "https://api.test/me"))
 	events = nil
 	var ps []js.Value
 	for range 5 {
@@ -396,7 +421,7 @@ func TestRefusedRefreshRejectsAllAndClears(t *testing.T) {
 	assert.Equal(t, 1, srv.state.Get("refreshes").Int())
 	assert.False(t, ns.Call("isAuthenticated", id).Bool())
 	assert.True(t, ns.Call("accessToken", id).IsNull())
-	assert.True(t, ns.Call("authorize", id, "https://api.test/me").IsNull(), "logged out: no token")
+	assert.True(t, authorize(ns, id, "https://api.test/me").IsNull(), "logged out: no token")
 	assert.Equal(t, []string{"tokens", "expired"}, events)
 }
 
@@ -410,7 +435,7 @@ func TestOriginalFetchIsKept(t *testing.T) {
 	orig := global.Get("fetch")
 	global.Set("fetch", jsFunc("", "throw new Error('window.fetch must not be called')"))
 	defer global.Set("fetch", orig)
-	v, err := await(t, ns.Call("authorize", id, "https://api.test/me"))
+	v, err := await(t, authorize(ns, id, "https://api.test/me"))
 	require.NoError(t, err)
 	_, got, _ := answer(t, v)
 	assert.Equal(t, "Bearer "+srv.state.Get("next").String(), got)

@@ -87,8 +87,8 @@ func TestInstancesWithOneKeyShareTheSession(t *testing.T) {
 	ns.Call("setTokens", a, jwt(time.Now().Add(time.Hour)), "r1")
 	require.Eventually(t, func() bool { return ns.Call("isAuthenticated", b).Bool() }, time.Second, 5*time.Millisecond, "a login reaches the other instance")
 
-	value := ns.Call("authorize", a, "https://api.test/me").Index(1)
-	assert.Equal(t, value.String(), ns.Call("authorize", b, "https://api.test/me").Index(1).String(), "one token")
+	value := authorize(ns, a, "https://api.test/me").Index(1)
+	assert.Equal(t, value.String(), authorize(ns, b, "https://api.test/me").Index(1).String(), "one token")
 	var ps []js.Value
 	for range 5 {
 		ps = append(ps, ns.Call("successor", a, "https://api.test/me", value), ns.Call("successor", b, "https://api.test/me", value))

@@ -13,8 +13,17 @@ import (
 // Tests of the request decisions: Authorize and its Wait, Retry, RetryOn
 // and Successor, which Do (and the JavaScript shim) are built on.
 
-// authorizeNow calls c.Authorize and fails the test if it blocks.
+// authorizeNow calls c.Authorize and fails the test if it blocks. It
+// returns what the request carries, without the answer's validity (Until
+// and Version, tested in TestAnswerValidity).
 func authorizeNow(t *testing.T, c *Client, url string) (Auth, *Wait) {
+	a, w := authorizeFull(t, c, url)
+	a.Until, a.Version = 0, 0
+	return a, w
+}
+
+// authorizeFull is authorizeNow with the answer's validity.
+func authorizeFull(t *testing.T, c *Client, url string) (Auth, *Wait) {
 	t.Helper()
 	type result struct {
 		a Auth
@@ -477,10 +486,10 @@ func TestAuthValue(t *testing.T) {
 		header, scheme string
 		want           func(access string) Auth
 	}{
-		{"default header, Bearer", "", "Bearer", func(a string) Auth { return Auth{"Authorization", "Bearer " + a, a} }},
-		{"no scheme: the bare token", "", "", func(a string) Auth { return Auth{"Authorization", a, a} }},
-		{"custom header, no scheme", "X-Token", "", func(a string) Auth { return Auth{"X-Token", a, a} }},
-		{"custom header and scheme", "X-Api-Key", "Token", func(a string) Auth { return Auth{"X-Api-Key", "Token " + a, a} }},
+		{"default header, Bearer", "", "Bearer", func(a string) Auth { return Auth{Header: "Authorization", Value: "Bearer " + a, Token: a} }},
+		{"no scheme: the bare token", "", "", func(a string) Auth { return Auth{Header: "Authorization", Value: a, Token: a} }},
+		{"custom header, no scheme", "X-Token", "", func(a string) Auth { return Auth{Header: "X-Token", Value: a, Token: a} }},
+		{"custom header and scheme", "X-Api-Key", "Token", func(a string) Auth { return Auth{Header: "X-Api-Key", Value: "Token " + a, Token: a} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -518,4 +527,97 @@ func TestNewWithoutDoer(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, access, s.Token)
 	assert.Equal(t, bearer(c.AccessToken()), s)
+}
+
+// TestAnswerValidity: an answer of Authorize holds until its Until and for
+// as long as the state stays at its Version; every change that could change
+// an answer reports a new version through OnChange, with the lock held.
+func TestAnswerValidity(t *testing.T) {
+	var mu sync.Mutex
+	var reported []uint64
+	h := newHarness(t, func(c *Config) {
+		c.OnChange = func(v uint64) {
+			mu.Lock()
+			reported = append(reported, v)
+			mu.Unlock()
+		}
+	})
+	last := func() uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		require.NotEmpty(t, reported)
+		return reported[len(reported)-1]
+	}
+	changes := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(reported)
+	}
+
+	a, w := authorizeFull(t, h.c, apiURL)
+	require.Nil(t, w)
+	assert.Equal(t, Auth{}, a, "before any change: version 0, no token, no time limit")
+
+	access := h.login() // 10 minutes; leeway 30 s
+	a, w = authorizeFull(t, h.c, apiURL)
+	require.Nil(t, w)
+	assert.Equal(t, last(), a.Version, "SetTokens: a new version")
+	assert.Equal(t, h.clock.Now()+10*msMinute-30*msSecond, a.Until, "the token is sent until the leeway starts")
+	other, _ := authorizeFull(t, h.c, "https://other.test/")
+	assert.Equal(t, Auth{Version: a.Version}, other, "another origin: no token, as long as the state stays")
+
+	// At Until exactly, the answer is a refresh to wait for.
+	h.clock.Advance(time.Duration(a.Until-h.clock.Now()-1) * time.Millisecond)
+	b, w := authorizeFull(t, h.c, apiURL)
+	require.Nil(t, w, "one millisecond before Until")
+	assert.Equal(t, a, b, "the same answer")
+	n := changes()
+	h.clock.Advance(time.Millisecond)
+	_, w = authorizeFull(t, h.c, apiURL)
+	require.NotNil(t, w, "at Until a refresh comes first")
+	assert.Greater(t, changes(), n, "the expiring token is now known bad: a new version")
+	got, err := w.Wait(context.Background())
+	require.NoError(t, err)
+	assert.NotEqual(t, access, got.Token)
+	c, w := authorizeFull(t, h.c, apiURL)
+	require.Nil(t, w)
+	assert.Equal(t, last(), c.Version, "the refresh: a new version")
+	assert.Greater(t, c.Version, a.Version)
+
+	// A 401 marks the token bad: the version moves before the refresh ends.
+	gate := h.ref.hold()
+	before := c.Version
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.c.Successor(context.Background(), c.Token)
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return last() > before }, time.Second, time.Millisecond)
+	_, w = authorizeFull(t, h.c, apiURL)
+	require.NotNil(t, w, "the bad token is not answered again")
+	close(gate)
+	require.NoError(t, <-done)
+
+	for _, change := range []struct {
+		name string
+		do   func()
+	}{
+		{"Sync", func() { h.c.Sync(EncodeState(NewTokens(jwtAt(h.clock.Time(), time.Hour, 77), "r", 0, h.clock.Now()))) }},
+		{"Clear", h.c.Clear},
+	} {
+		v := last()
+		change.do()
+		assert.Greater(t, last(), v, change.name)
+		a, _ := authorizeFull(t, h.c, apiURL)
+		assert.Equal(t, last(), a.Version, change.name)
+	}
+	a, _ = authorizeFull(t, h.c, apiURL)
+	assert.Equal(t, Auth{Version: last()}, a, "logged out: no token")
+
+	// Without a way to refresh, the token is sent until it fails.
+	h2 := newHarness(t, func(c *Config) { c.Refresher = nil })
+	h2.login()
+	a, _ = authorizeFull(t, h2.c, apiURL)
+	assert.Zero(t, a.Until)
+	assert.NotEmpty(t, a.Header)
 }

@@ -92,6 +92,11 @@ type Config struct {
 	// Locker, when set, makes refreshes exclusive across tabs: a refresh
 	// runs only while holding it, and waits for it at most RefreshTimeout.
 	Locker Locker
+	// OnChange is called, with the Client's lock held, each time an answer
+	// of Authorize may change (tokens set, refreshed, synced or cleared, a
+	// token found bad), with the new state version (see Auth.Version). It
+	// must neither block nor call the Client.
+	OnChange func(version uint64)
 	// Shared, when set with Locker, is read under the lock before calling
 	// the Refresher: when another tab has refreshed since this one last got
 	// tokens, its result is used and no refresh request is made. Each
@@ -162,6 +167,8 @@ type Client struct {
 	// session; a refreshed token is never expected to live longer (see
 	// capLife).
 	firstLife int64
+	// version counts the changes that may change what Authorize answers.
+	version uint64
 }
 
 // flight is a refresh in progress. done is closed once tok and err are set.
@@ -220,8 +227,16 @@ func (c *Client) now() int64 { return c.cfg.Clock.Now() }
 
 // Auth is what a request carries: Header: Value, or nothing when Header is
 // "". Token is the access token in Value, what Successor is told failed.
+//
+// An answer of Authorize also says how long it holds: for requests to the
+// same origin, until Until (Unix ms; 0 means no time limit) as long as the
+// Client's state is still at Version (Config.OnChange reports each new
+// one). A sender may reuse it in that time without asking again: crossing
+// into the wasm costs more than a local request's 5 %.
 type Auth struct {
 	Header, Value, Token string
+	Until                int64
+	Version              uint64
 }
 
 // authFor returns the Auth that sends access; c.mu must be held.
@@ -272,26 +287,35 @@ func (w *Wait) Wait(ctx Ctx) (Auth, error) {
 // or only a refresh token is known), it starts or joins that refresh and
 // returns it as a Wait instead.
 func (c *Client) Authorize(url string) (Auth, *Wait) {
-	if !c.origins.allows(url) {
-		return Auth{}, nil
-	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.origins.allows(url) {
+		return Auth{Version: c.version}, nil
+	}
 	t := c.tok
-	if c.cfg.Refresher == nil || t.Refresh == "" || (t.Access != "" && t.Access != c.bad && !c.expiring(t)) {
+	if c.cfg.Refresher == nil || t.Refresh == "" {
 		a := c.authFor(t.Access)
-		c.mu.Unlock()
+		a.Version = c.version
 		return a, nil
 	}
-	f := c.joinLocked(t.Access)
-	c.mu.Unlock()
-	return Auth{}, &Wait{c: c, f: f}
+	if t.Access != "" && t.Access != c.bad {
+		at := t.refreshAt(c.cfg.Leeway)
+		if at == 0 || c.now() < at {
+			a := c.authFor(t.Access)
+			a.Until, a.Version = at, c.version
+			return a, nil
+		}
+	}
+	return Auth{}, &Wait{c: c, f: c.joinLocked(t.Access)}
 }
 
-// expiring reports whether t's access token is within the leeway of its
-// expiry, so requests should wait for a refresh rather than send it.
-func (c *Client) expiring(t Tokens) bool {
-	at := t.refreshAt(c.cfg.Leeway)
-	return at != 0 && c.now() >= at
+// changedLocked records a change that may change what Authorize answers.
+// c.mu must be held.
+func (c *Client) changedLocked() {
+	c.version++
+	if c.cfg.OnChange != nil {
+		c.cfg.OnChange(c.version)
+	}
 }
 
 // Retry reports whether an answer to a request that carried a token means
@@ -415,8 +439,9 @@ func (c *Client) refresh(ctx Ctx, failed string) (Tokens, error) {
 // the refresh in flight, starting it if there is none. c.mu must be held,
 // and there must be a Refresher and a refresh token.
 func (c *Client) joinLocked(failed string) *flight {
-	if failed != "" && failed == c.tok.Access {
+	if failed != "" && failed == c.tok.Access && c.bad != failed {
 		c.bad = failed
+		c.changedLocked()
 	}
 	if c.flight == nil {
 		c.flight = &flight{done: make(chan struct{})}
@@ -469,6 +494,7 @@ func (c *Client) run(f *flight, st start) {
 			c.firstLife = t.Lifetime
 		}
 		c.tok, c.bad, c.since = t, "", c.now()
+		c.changedLocked()
 		c.persistLocked()
 		committed = true
 		events = []Event{EventTokens, EventRefresh}
@@ -599,6 +625,7 @@ func (c *Client) callRefresher(ctx Ctx, refreshToken string) (Tokens, error) {
 func (c *Client) endLocked() []Event {
 	c.tok, c.bad = Tokens{}, ""
 	c.gen++
+	c.changedLocked()
 	c.persistLocked()
 	return []Event{EventTokens, EventExpired}
 }
@@ -633,6 +660,7 @@ func (c *Client) SetTokens(access, refresh string, expiresIn float64) {
 	c.tok, c.bad, c.since = NewTokens(access, refresh, expiresIn, now), "", now
 	c.firstLife = c.tok.Lifetime
 	c.gen++
+	c.changedLocked()
 	c.persistLocked()
 	c.mu.Unlock()
 	c.emit([]Event{EventTokens})
@@ -644,6 +672,7 @@ func (c *Client) Clear() {
 	c.mu.Lock()
 	c.tok, c.bad = Tokens{}, ""
 	c.gen++
+	c.changedLocked()
 	c.persistLocked()
 	c.mu.Unlock()
 	c.emit([]Event{EventTokens})
@@ -670,6 +699,7 @@ func (c *Client) Sync(raw string) {
 	c.tok, c.bad, c.since = t, "", c.now()
 	c.firstLife = t.Lifetime
 	c.gen++
+	c.changedLocked()
 	c.mu.Unlock()
 	c.emit([]Event{EventTokens})
 }
