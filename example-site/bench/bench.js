@@ -199,6 +199,25 @@ const bench = {
     return { times, ok: times.length, fails }
   },
 
+  // marked: sequential between performance.mark(`${tag}:start`) and
+  // performance.mark(`${tag}:end`), which the runner finds in a trace to
+  // sum the main thread's tasks in between.
+  async marked(name, n, tag) {
+    performance.mark(`${tag}:start`)
+    const r = await bench.sequential(name, n)
+    performance.mark(`${tag}:end`)
+    return r
+  },
+
+  // idle: the same marks around ms of doing nothing, for the page's
+  // background main-thread work.
+  async idle(ms, tag) {
+    performance.mark(`${tag}:start`)
+    await new Promise((r) => setTimeout(r, ms))
+    performance.mark(`${tag}:end`)
+    return { ok: 0, times: [], fails: {} }
+  },
+
   // concurrent: n requests, at most inflight at a time.
   async concurrent(name, n, inflight) {
     const get = gets[name]
@@ -227,14 +246,21 @@ const bench = {
 }
 globalThis.bench = bench
 
-// loaded sums the encoded (as transferred) body bytes of the files fetched
-// since t0, API calls left out.
+// loaded sums the body bytes (encoded, as sent) and the bytes over the
+// wire (transferSize: headers and body; a few hundred for a 304, 0 from the
+// cache without a request) of the files fetched since t0, API calls left out.
 function loaded(t0) {
-  return performance
+  const files = performance
     .getEntriesByType('resource')
     .filter((e) => e.startTime >= t0 && !new URL(e.name).pathname.startsWith('/api/'))
-    .reduce((n, e) => n + e.encodedBodySize, 0)
+  return {
+    bytes: files.reduce((n, e) => n + e.encodedBodySize, 0),
+    transfer: files.reduce((n, e) => n + e.transferSize, 0),
+  }
 }
+
+// coldGet is the client of the cold start, for coldUse.
+let coldGet = null
 
 // cold times one cold start of candidate name in this fresh page. The
 // login happens before the clock starts; go-floor is the bare Go wasm.
@@ -246,8 +272,13 @@ async function cold(name) {
     const ready = new Promise((resolve) => (globalThis.__floorReady = resolve))
     const { instance } = await WebAssembly.instantiateStreaming(fetch('/gen/floor.wasm'), go.importObject)
     go.run(instance)
-    await ready
-    return { ms: performance.now() - t0, ok: true, bytes: loaded(t0) }
+    const f = await ready
+    const ms = performance.now() - t0
+    coldGet = async () => {
+      f()
+      return 200
+    }
+    return { ms, ok: true, ...loaded(t0) }
   }
   const c = candidates[name]
   const tokens = await login()
@@ -255,7 +286,23 @@ async function cold(name) {
   const get = await c.make(await c.load(), tokens, 'cold')
   const fails = {}
   const ok = await one(get, fails)
-  return { ms: performance.now() - t0, ok, fails, bytes: loaded(t0) }
+  const ms = performance.now() - t0
+  coldGet = get
+  return { ms, ok, fails, ...loaded(t0) }
+}
+
+// coldUse keeps using the client of the cold start for ms, as a visit
+// would: the runner calls it on the visits that warm the caches, so that
+// V8 optimizes the hot wasm functions (its code cache holds optimized code
+// only). Resolves with the number of calls.
+globalThis.coldUse = async (ms) => {
+  const end = performance.now() + ms
+  let n = 0
+  while (coldGet && performance.now() < end) {
+    await coldGet()
+    n++
+  }
+  return n
 }
 
 const coldName = new URLSearchParams(location.search).get('cold')

@@ -7,6 +7,7 @@
 //
 //	make build && (cd example-site/bench && npm ci)
 //	go run ./example-site/bench -out example-site/bench/RESULTS.md
+//	go run ./example-site/bench -quick   # a check of the harness, to a temporary directory
 //
 // Run it from the repository root. The peers are bundled with the esbuild
 // from example-site/bench/node_modules; the Go wasm floor is built in a
@@ -21,19 +22,20 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/jwtfetch/jwtfetch/example-site/authserver"
 )
@@ -72,7 +74,9 @@ type config struct {
 	root, out                  string
 	n, chunk, inflight, reps   int
 	storm, stormReps, coldRuns int
+	mtN, mtReps                int
 	chromium                   string
+	quick, wasmCacheEager      bool
 }
 
 func main() {
@@ -85,18 +89,53 @@ func main() {
 	flag.IntVar(&c.reps, "reps", 3, "rounds of the sequential and concurrent workloads")
 	flag.IntVar(&c.storm, "storm", 500, "requests in the refresh storm")
 	flag.IntVar(&c.stormReps, "storm-reps", 3, "rounds of the refresh storm")
-	flag.IntVar(&c.coldRuns, "cold", 20, "cold starts per candidate")
+	flag.IntVar(&c.coldRuns, "cold", 15, "cold starts per candidate, for first and for repeat visits")
+	flag.IntVar(&c.mtN, "mt-n", 300, "sequential requests per candidate per round of the traced main-thread pass (0: skip it)")
+	flag.IntVar(&c.mtReps, "mt-reps", 3, "rounds of the traced main-thread pass")
 	flag.StringVar(&c.chromium, "chromium", "", "Chromium binary (default: found on PATH)")
+	flag.BoolVar(&c.quick, "quick", false, "a quick run to check the harness: "+quickText+
+		" unless set; the report goes to a temporary directory unless -out is set")
+	flag.BoolVar(&c.wasmCacheEager, "wasm-cache-eager", false, "run the repeat visits' browser with --js-flags="+eagerJSFlags+
+		", so that V8 writes the wasm code cache as soon as it has optimized code: what the cache can do at best")
 	flag.Parse()
+	if c.quick {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range quickSettings {
+			if !set[name] {
+				flag.Set(name, v)
+			}
+		}
+		if !set["out"] {
+			c.out = filepath.Join(os.TempDir(), "jwtfetch-bench-quick", "RESULTS.md")
+		}
+	}
 	if c.chunk <= 0 || c.chunk > c.n {
 		c.chunk = c.n
 	}
 	log.SetFlags(0)
 	log.SetOutput(&stamped{start: time.Now()})
+	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
+		log.Fatal(err)
+	}
 	if err := run(c); err != nil {
 		log.Fatal(err)
 	}
 }
+
+// quickSettings are the flags of -quick.
+var quickSettings = map[string]string{
+	"n": "300", "chunk": "100", "reps": "2", "storm": "100", "storm-reps": "1",
+	"cold": "4", "mt-n": "100", "mt-reps": "1",
+}
+
+var quickText = func() string {
+	var s []string
+	for _, k := range slices.Sorted(maps.Keys(quickSettings)) {
+		s = append(s, "-"+k+" "+quickSettings[k])
+	}
+	return strings.Join(s, " ")
+}()
 
 func run(c config) error {
 	start := time.Now()
@@ -112,7 +151,7 @@ func run(c config) error {
 		return err
 	}
 
-	r := &results{cfg: c, seq: map[string][]seqRun{}, conc: map[string][]concRun{}, storm: map[string][]stormRun{}, cold: map[string][]coldRun{}}
+	r := &results{cfg: c, seq: map[string][]seqRun{}, conc: map[string][]concRun{}, storm: map[string][]stormRun{}, cold: map[string][]coldRun{}, repeat: map[string][]coldRun{}, mt: map[string][]mtRun{}}
 	log.Print("bundling peers, building the Go wasm floor, measuring sizes")
 	if r.sizes, err = prepare(benchDir, jsglueDir, gen); err != nil {
 		return err
@@ -129,7 +168,7 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: isolated(mux), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: isolated(fresh(mux)), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
@@ -148,11 +187,21 @@ func run(c config) error {
 	if err := mainPage(browserCtx, base, api, r); err != nil {
 		return err
 	}
-	if err := coldStarts(browserCtx, base, r); err != nil {
+	// The repeat visits run in a second browser with a profile of their
+	// own, so that no cache holds anything of the main page or of the
+	// first visits.
+	repeatBrowser := func() (context.Context, func(), error) {
+		var extra []chromedp.ExecAllocatorOption
+		if c.wasmCacheEager {
+			extra = append(extra, chromedp.Flag("js-flags", eagerJSFlags))
+		}
+		return startBrowser(c.chromium, filepath.Join(tmp, "profile-repeat"), extra...)
+	}
+	if err := coldStarts(browserCtx, repeatBrowser, base, r); err != nil {
 		return err
 	}
 	r.elapsed = time.Since(start)
-	log.Printf("done in %s", r.elapsed.Round(time.Second))
+	log.Printf("done in %s; ratios (see %s):\n%s", r.elapsed.Round(time.Second), c.out, r.summaryText())
 	return r.write(c.out)
 }
 
@@ -173,6 +222,43 @@ func isolated(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// fresh serves the static files (which the demo server marks
+// Cache-Control: no-cache, to be revalidated on every load) as fresh for an
+// hour, as a site does with hashed file names, so that repeat visits read
+// them from the HTTP cache without a request. Responses marked otherwise,
+// such as the API's no-store, pass unchanged. With no-cache, Chromium lost
+// the wasm code cache after a few revalidating visits in our tests.
+func fresh(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&freshWriter{ResponseWriter: w}, r)
+	})
+}
+
+type freshWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (f *freshWriter) WriteHeader(code int) {
+	if !f.wrote {
+		f.wrote = true
+		if h := f.Header(); h.Get("Cache-Control") == "no-cache" {
+			h.Set("Cache-Control", staticCacheControl)
+		}
+	}
+	f.ResponseWriter.WriteHeader(code)
+}
+
+func (f *freshWriter) Write(b []byte) (int, error) {
+	if !f.wrote {
+		f.WriteHeader(http.StatusOK)
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+// staticCacheControl is what fresh sends for static files.
+const staticCacheControl = "max-age=3600"
 
 // prepare writes the peer bundles and the floor wasm into gen, each with
 // a brotli q11 copy that the server sends, and returns the sizes.
@@ -284,7 +370,7 @@ func compress(b []byte) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-func startBrowser(path, profile string) (context.Context, func(), error) {
+func startBrowser(path, profile string, extra ...chromedp.ExecAllocatorOption) (context.Context, func(), error) {
 	if path == "" {
 		for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
 			if p, err := exec.LookPath(name); err == nil {
@@ -303,6 +389,7 @@ func startBrowser(path, profile string) (context.Context, func(), error) {
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(profile),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	stop := func() { cancel(); cancelAlloc() }
@@ -343,10 +430,11 @@ type (
 		Fails fails   `json:"fails"`
 	}
 	coldRes struct {
-		MS    float64 `json:"ms"`
-		OK    bool    `json:"ok"`
-		Fails fails   `json:"fails"`
-		Bytes int     `json:"bytes"` // transferred, as the page saw it
+		MS       float64 `json:"ms"`
+		OK       bool    `json:"ok"`
+		Fails    fails   `json:"fails"`
+		Bytes    int     `json:"bytes"`    // encoded bodies, as the page saw them
+		Transfer int     `json:"transfer"` // over the wire (transferSize)
 	}
 )
 
@@ -358,11 +446,20 @@ func mainPage(browserCtx context.Context, base string, api *authserver.Server, r
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`))); err != nil {
 		return fmt.Errorf("opening the bench page: %w", err)
 	}
+	if err := chromedp.Do(ctx, quiet); err != nil {
+		return err
+	}
 	isolated, err := eval[bool](ctx, `crossOriginIsolated === true`, 10*time.Second)
 	if err != nil {
 		return err
 	}
 	r.env.isolated = isolated
+	// The page's main thread, whose CPU time the workloads read around
+	// each call.
+	clock, err := pageMainThread(ctx)
+	if err != nil {
+		log.Printf("warning: no main-thread CPU time (only the traced figures): %v", err)
+	}
 
 	// setup's failures show in the workloads that follow.
 	setup := func(name string, warm int) {
@@ -376,19 +473,42 @@ func mainPage(browserCtx context.Context, base string, api *authserver.Server, r
 	for _, name := range candidates {
 		setup(name, 50)
 	}
+	// What one DevTools call of the page costs its main thread, for the
+	// report: every turn of the workloads is one such call.
+	const calls = 20
+	r.callCPU = clock.around(func() {
+		for range calls {
+			if _, err := eval[seqRes](ctx, `bench.sequential("fetch", 0)`, time.Minute); err != nil {
+				log.Printf("warning: %v", err)
+			}
+		}
+	}) / calls
 
 	for rep := 1; rep <= r.cfg.reps; rep++ {
 		// In chunks, the candidates taking turns, so that a slow spell of
 		// the machine hits them all alike.
 		log.Printf("round %d/%d: %d sequential GETs per candidate", rep, r.cfg.reps, r.cfg.n)
+		// The page's background work on the main thread: CPU time over a
+		// window in which nothing runs.
+		idle := clock.around(func() {
+			if _, err := eval[seqRes](ctx, fmt.Sprintf(`bench.idle(%d, "idle")`, idleWindowMS), time.Minute); err != nil {
+				log.Printf("warning: idle window: %v", err)
+			}
+		})
+		r.idleCPU = append(r.idleCPU, idle/idleWindowMS*1000)
 		seq := map[string]*seqRes{}
+		cpu := map[string]float64{} // µs
 		for done := 0; done < r.cfg.n; done += r.cfg.chunk {
 			for _, name := range candidates {
 				k := min(r.cfg.chunk, r.cfg.n-done)
-				s, err := eval[seqRes](ctx, fmt.Sprintf(`bench.sequential(%q, %d)`, name, k), 2*time.Minute)
-				if err != nil {
-					s = seqRes{Fails: noAnswer(name, err, k)}
-				}
+				var s seqRes
+				cpu[name] += clock.around(func() {
+					var err error
+					s, err = eval[seqRes](ctx, fmt.Sprintf(`bench.sequential(%q, %d)`, name, k), 2*time.Minute)
+					if err != nil {
+						s = seqRes{Fails: noAnswer(name, err, k)}
+					}
+				})
 				if seq[name] == nil {
 					seq[name] = &seqRes{Fails: fails{}}
 				}
@@ -400,20 +520,28 @@ func mainPage(browserCtx context.Context, base string, api *authserver.Server, r
 			}
 		}
 		for name, s := range seq {
-			r.seq[name] = append(r.seq[name], seqRun{median: percentile(s.Times, 50), p99: percentile(s.Times, 99), ok: s.OK, fails: s.Fails})
+			r.seq[name] = append(r.seq[name], seqRun{median: percentile(s.Times, 50), p99: percentile(s.Times, 99), cpu: perRequest(cpu[name], s.OK, r.cfg.n), ok: s.OK, fails: s.Fails})
 		}
 		log.Printf("round %d/%d: %d GETs, %d in flight, per candidate", rep, r.cfg.reps, r.cfg.n, r.cfg.inflight)
 		for _, name := range candidates {
-			s, err := eval[timedRes](ctx, fmt.Sprintf(`bench.concurrent(%q, %d, %d)`, name, r.cfg.n, r.cfg.inflight), 2*time.Minute)
-			if err != nil {
-				s = timedRes{MS: math.NaN(), Fails: noAnswer(name, err, r.cfg.n)}
-			}
+			var s timedRes
+			cpu := clock.around(func() {
+				var err error
+				s, err = eval[timedRes](ctx, fmt.Sprintf(`bench.concurrent(%q, %d, %d)`, name, r.cfg.n, r.cfg.inflight), 2*time.Minute)
+				if err != nil {
+					s = timedRes{MS: math.NaN(), Fails: noAnswer(name, err, r.cfg.n)}
+				}
+			})
 			rps := float64(r.cfg.n) / (s.MS / 1000)
 			if s.OK == 0 {
 				rps = math.NaN()
 			}
-			r.conc[name] = append(r.conc[name], concRun{rps: rps, ok: s.OK, fails: s.Fails})
+			r.conc[name] = append(r.conc[name], concRun{rps: rps, cpu: perRequest(cpu, s.OK, r.cfg.n), ok: s.OK, fails: s.Fails})
 		}
+	}
+
+	if err := mainThread(ctx, r); err != nil {
+		return err
 	}
 
 	// The storm: a fresh login and client per run, then the server revokes
@@ -443,47 +571,6 @@ func mainPage(browserCtx context.Context, base string, api *authserver.Server, r
 func noAnswer(name string, err error, n int) fails {
 	log.Printf("warning: %s: %v", name, err)
 	return fails{"no answer from the page": n}
-}
-
-// coldStarts opens a new tab with the HTTP cache disabled for every run
-// and times import() to the first authenticated response.
-func coldStarts(browserCtx context.Context, base string, r *results) error {
-	names := append([]string{"go-floor"}, candidates...)
-	for run := 1; run <= r.cfg.coldRuns; run++ {
-		if run == 1 || run%5 == 0 {
-			log.Printf("cold start %d/%d", run, r.cfg.coldRuns)
-		}
-		for _, name := range names {
-			res, err := coldStart(browserCtx, base+"/?cold="+name)
-			if err != nil {
-				res = coldRes{Fails: noAnswer(name, err, 1)}
-			}
-			if !res.OK {
-				res.MS = math.NaN()
-			}
-			r.cold[name] = append(r.cold[name], coldRun{ms: res.MS, ok: res.OK, fails: res.Fails, bytes: res.Bytes})
-		}
-	}
-	return nil
-}
-
-func coldStart(browserCtx context.Context, url string) (coldRes, error) {
-	ctx, cancel := chromedp.NewContext(browserCtx)
-	defer cancel()
-	noCache := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
-			return err
-		}
-		_, err := cdp.Call(ctx, t, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true})
-		return err
-	})
-	if err := chromedp.Do(ctx, noCache, chromedp.Navigate(url)); err != nil {
-		return coldRes{}, err
-	}
-	return eval[coldRes](ctx, `(async () => {
-		while (!globalThis.coldResult) await new Promise((r) => setTimeout(r, 5))
-		return globalThis.coldResult
-	})()`, 30*time.Second)
 }
 
 // environment describes the machine; chromium is filled in later.
