@@ -133,9 +133,9 @@ func TestTrustRedirectsKeepTheTokenHome(t *testing.T) {
 			require.NotEmpty(t, token)
 
 			type result struct {
-				Code       int
-				Start      string
-				Get, Fetch string
+				Code            int
+				Start           string
+				Get, Fetch, Req string
 			}
 			var got []result
 			tb.eval(`(async () => {
@@ -145,7 +145,9 @@ func TestTrustRedirectsKeepTheTokenHome(t *testing.T) {
 						const url = base + '/redirect?code=' + code + '&to=' + encodeURIComponent(`+jsString(foreign)+` + '/landed?code=' + code)
 						const get = await api.get(url).then(r => String(r.status), e => e.code + ' ' + e.message)
 						const fetch = await api.fetch(url).then(r => String(r.status), e => e.name + ' ' + e.message)
-						out.push({ code, start, get, fetch })
+						// A Request input goes another way through the module.
+						const req = await api.fetch(new Request(url)).then(r => String(r.status), e => e.name + ' ' + e.message)
+						out.push({ code, start, get, fetch, req })
 					}
 				}
 				return out
@@ -157,14 +159,16 @@ func TestTrustRedirectsKeepTheTokenHome(t *testing.T) {
 					// The browser follows and drops Authorization itself.
 					assert.Equal(t, "200", r.Get, "%d from %s", r.Code, r.Start)
 					assert.Equal(t, "200", r.Fetch, "%d from %s", r.Code, r.Start)
+					assert.Equal(t, "200", r.Req, "%d from %s", r.Code, r.Start)
 					continue
 				}
 				// Not followed: a network error that says why.
 				assert.True(t, strings.HasPrefix(r.Get, "ERR_NETWORK ") && strings.Contains(r.Get, "redirect"), "get %d from %s: %s", r.Code, r.Start, r.Get)
 				assert.True(t, strings.HasPrefix(r.Fetch, "TypeError ") && strings.Contains(r.Fetch, "redirect"), "fetch %d from %s: %s", r.Code, r.Start, r.Fetch)
+				assert.True(t, strings.HasPrefix(r.Req, "TypeError ") && strings.Contains(r.Req, "redirect"), "fetch(Request) %d from %s: %s", r.Code, r.Start, r.Req)
 			}
 			if tt.header == "Authorization" {
-				assert.Equal(t, 20, log.requests("GET"), "every redirect was followed (without the token)")
+				assert.Equal(t, 30, log.requests("GET"), "every redirect was followed (without the token)")
 			} else {
 				assert.Zero(t, log.requests("GET"), "nothing was sent to the foreign origin")
 			}
