@@ -6,7 +6,8 @@
 // loads it, shapes requests and responses like axios, and sends every
 // request itself with the page's original fetch:
 //
-//   1. build the Request (as fetch would: a bad input is fetch's TypeError);
+//   1. make the URL absolute (a URL and a plain init are sent as they are;
+//      any other input becomes a Request; a bad input is fetch's TypeError);
 //   2. ask Go, synchronously, what it carries: authorize(id, url) answers
 //      null (send no token), [header, value, guard], or a Promise of one of
 //      those when a refresh must come first (the token is about to expire,
@@ -15,9 +16,10 @@
 //      the session's state version (ctl.v, which Go moves on every change)
 //      stays. Until then this module reuses it without calling Go: a call
 //      into the wasm costs ~150-200 µs when it is not hot;
-//   3. send it (a clone, when a retry may need the body again); guard says
-//      how a token in a header other than Authorization is kept from
-//      following a redirect to another origin;
+//   3. send it, with the token in a copy of its headers (a Request whose body
+//      sending uses up goes as a clone, kept for the retry); guard says how
+//      a token in a header other than Authorization is kept from following
+//      a redirect to another origin;
 //   4. when the answer's status is one Go listed at newClient (401 by
 //      default), or the request failed on the network and Go asked for
 //      that too, ask Go for the token's successor(id, url, value): Go
@@ -119,7 +121,7 @@ function toError(e, config) {
   if (e instanceof TypeError) {
     // The browser's own text is "Failed to fetch"; ours says more (a
     // redirect that was not followed).
-    const message = String(e.message).startsWith('jwtfetch: ') ? e.message : 'jwtfetch: network error'
+    const message = e instanceof RedirectError ? e.message : 'jwtfetch: network error'
     return new JwtFetchError(message, 'ERR_NETWORK', config, undefined, e)
   }
   // Whatever else was thrown came from outside (an abort reason, say): its
@@ -217,25 +219,19 @@ function redirectError(header, what) {
   )
 }
 
-// attempt sends req with the page's fetch, carrying answer when it is not
-// null. req is used up: pass a clone when it is needed again.
-function attempt(req, answer) {
-  if (answer === null) return nativeFetch(req)
-  req.headers.set(answer[0], answer[1])
-  if (answer[2] === 0 || req.redirect !== 'follow') return nativeFetch(req)
-  const guard = answer[2]
-  return guarded(nativeFetch(new Request(req, guard === GUARD_SAME_ORIGIN ? { mode: 'same-origin' } : { redirect: 'manual' })), answer)
-}
-
-// attemptInit is attempt for a request given as an absolute URL and a plain
-// init, which it leaves as it is: fetch builds the one Request there is.
-function attemptInit(url, init, answer) {
-  if (answer === null) return nativeFetch(url, init)
-  const headers = new Headers(init?.headers)
+// attempt sends target with the page's fetch: an absolute URL with its
+// plain init, which it leaves as it is, or a Request (init undefined), which
+// sending uses up. When answer is not null, the request carries its token
+// in a copy of the headers, under the answer's redirect guard.
+function attempt(target, init, answer) {
+  if (answer === null) return nativeFetch(target, init)
+  const req = target instanceof Request ? target : null
+  const headers = new Headers(req ? req.headers : init?.headers)
   headers.set(answer[0], answer[1])
-  if (answer[2] === 0 || (init?.redirect ?? 'follow') !== 'follow') return nativeFetch(url, { ...init, headers })
-  const guard = answer[2]
-  return guarded(nativeFetch(url, { ...init, headers, ...(guard === GUARD_SAME_ORIGIN ? { mode: 'same-origin' } : { redirect: 'manual' }) }), answer)
+  const redirect = req ? req.redirect : init?.redirect ?? 'follow'
+  if (answer[2] === 0 || redirect !== 'follow') return nativeFetch(target, { ...init, headers })
+  const guard = answer[2] === GUARD_SAME_ORIGIN ? { mode: 'same-origin' } : { redirect: 'manual' }
+  return guarded(nativeFetch(target, { ...init, headers, ...guard }), answer)
 }
 
 // guarded settles like the fetch p of a request sent under a redirect guard,
@@ -518,7 +514,7 @@ export function create(config = {}) {
       if (answer !== null && !Array.isArray(answer)) answer = await abortable(answer, signal)
     }
     const send = (answer, last) =>
-      req === undefined ? attemptInit(url, init, answer) : attempt(last || req.body === null ? req : req.clone(), answer)
+      req === undefined ? attempt(url, init, answer) : attempt(last || req.body === null ? req : req.clone(), undefined, answer)
     if (answer === null || skipRefresh || (retryStatuses.length === 0 && !retryNetwork)) return send(answer, true)
     let resp
     try {

@@ -136,19 +136,20 @@ func Install(ns js.Value) {
 		}
 		url := arg(args, 1).String()
 		a, w := c.s.Authorize(url)
+		origin := session.Origin(url)
 		if w == nil {
-			key := session.Origin(url)
-			if key != "" {
-				key += "/"
+			key := ""
+			if origin != "" {
+				key = origin + "/"
 			}
-			return []any{c.answer(a, url), key, float64(a.Until), float64(a.Version)}, nil
+			return []any{c.answer(a, origin), key, float64(a.Until), float64(a.Version)}, nil
 		}
 		return NewPromise(func() (any, error) {
 			a, err := w.Wait(session.Background)
 			if err != nil {
 				return nil, err
 			}
-			return c.answer(a, url), nil
+			return c.answer(a, origin), nil
 		}), nil
 	})
 	export("successor", func(args []js.Value) (any, error) {
@@ -156,13 +157,13 @@ func Install(ns js.Value) {
 		if err != nil {
 			return Rejected(err), nil
 		}
-		url, failed := arg(args, 1).String(), c.tokenOf(arg(args, 2))
+		origin, failed := session.Origin(arg(args, 1).String()), c.tokenOf(arg(args, 2))
 		return NewPromise(func() (any, error) {
 			a, err := c.s.Successor(session.Background, failed)
 			if err != nil {
 				return nil, err
 			}
-			return c.answer(a, url), nil
+			return c.answer(a, origin), nil
 		}), nil
 	})
 	export("setTokens", func(args []js.Value) (any, error) {
@@ -232,15 +233,15 @@ func Install(ns js.Value) {
 	})
 }
 
-// answer is what authorize and successor give the shim for a: null (send
-// no token) or [header, value, guard], made once per token and origin
-// kind.
-func (c *client) answer(a session.Auth, url string) js.Value {
+// answer is what authorize and successor give the shim for a, for a
+// request to origin: null (send no token) or [header, value, guard], made
+// once per token and origin kind.
+func (c *client) answer(a session.Auth, origin string) js.Value {
 	if a.Header == "" {
 		return js.Null()
 	}
 	i := 0
-	if c.guarded && (c.page == "" || session.Origin(url) != c.page) {
+	if c.guarded && (c.page == "" || origin != c.page) {
 		i = 1
 	}
 	c.mu.Lock()
@@ -251,26 +252,16 @@ func (c *client) answer(a session.Auth, url string) js.Value {
 	if c.answers[i].IsUndefined() {
 		g := guardNone
 		if c.guarded {
-			g = guard(a.Header, session.Origin(url), c.page)
+			g = guard(a.Header, origin, c.page)
 		}
 		c.answers[i] = js.ValueOf([]any{a.Header, a.Value, g})
 	}
 	return c.answers[i]
 }
 
-// tokenOf returns the access token of value, a header value an answer
-// gave: the token of the cached answers, without converting value, when
-// it is theirs.
+// tokenOf returns the access token in value, a header value an answer
+// gave.
 func (c *client) tokenOf(value js.Value) string {
-	c.mu.Lock()
-	for _, a := range c.answers {
-		if !a.IsUndefined() && a.Index(1).Equal(value) {
-			t := c.token
-			c.mu.Unlock()
-			return t
-		}
-	}
-	c.mu.Unlock()
 	if value.Type() != js.TypeString {
 		return ""
 	}

@@ -149,8 +149,6 @@ type Client struct {
 
 	mu  sync.Mutex
 	tok Tokens
-	// auth is the Auth for tok.Access, made once per token.
-	auth Auth
 	// bad is an access token a server has rejected; requests wait for the
 	// refresh instead of sending it again.
 	bad string
@@ -244,14 +242,11 @@ func (c *Client) authFor(access string) Auth {
 	if access == "" {
 		return Auth{}
 	}
-	if c.auth.Token != access {
-		value := access
-		if c.cfg.Scheme != "" {
-			value = c.cfg.Scheme + " " + access
-		}
-		c.auth = Auth{Header: c.cfg.Header, Value: value, Token: access}
+	value := access
+	if c.cfg.Scheme != "" {
+		value = c.cfg.Scheme + " " + access
 	}
-	return c.auth
+	return Auth{Header: c.cfg.Header, Value: value, Token: access}
 }
 
 // Wait is a refresh that a request must wait for before it is sent.

@@ -121,28 +121,32 @@ func StatusError(what string, status int) error {
 // describes a JavaScript exception by its standard name only), and a Ctx
 // that timed out or was canceled.
 func Because(err error) string {
-	why := ""
-	for e := err; e != nil && why == ""; {
-		switch x := e.(type) {
-		case *Error:
-			why = x.Message
-		case interface{ Describe() string }:
-			why = x.Describe()
-		default:
-			if IsTimeout(e) {
-				why = "timed out"
-			} else if isCanceled(e) {
-				why = "canceled"
-			}
+	for e := err; e != nil; {
+		if why := reason(e); why != "" {
+			return " (" + why + ")"
 		}
 		u, ok := e.(interface{ Unwrap() error })
-		if !ok || why != "" {
-			break
+		if !ok {
+			return ""
 		}
 		e = u.Unwrap()
 	}
-	if why == "" {
-		return ""
+	return ""
+}
+
+// reason is what Because may say of err itself, without its causes.
+func reason(err error) string {
+	switch x := err.(type) {
+	case *Error:
+		return x.Message
+	case interface{ Describe() string }:
+		return x.Describe()
 	}
-	return " (" + why + ")"
+	switch {
+	case IsTimeout(err):
+		return "timed out"
+	case isCanceled(err):
+		return "canceled"
+	}
+	return ""
 }
