@@ -24,7 +24,7 @@ JSTEST      := jsglue/test
 FRONTEND    := example-site/frontend
 BENCH       := example-site/bench
 
-.PHONY: bench build demo frontend test lint typecheck test-native test-wasm size fuzz tools chromium jsdeps clean
+.PHONY: bench build demo frontend test lint typecheck test-native test-wasm size fuzz mutate tools chromium jsdeps clean
 
 ## build: the wasm, wasm_exec.js next to it, and precompressed copies
 build:
@@ -84,6 +84,23 @@ fuzz:
 	for f in $(FUZZ_TARGETS); do \
 		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./wasm/session || exit 1; \
 	done
+
+## mutate: mutation testing (gremlins) of the Go packages that decide; fails
+## below the thresholds. Slow (about 10 minutes on 2 cores), so not in `test`.
+GREMLINS         := $(BIN)/gremlins
+GREMLINS_VERSION := v0.6.0
+MUTATE_PKGS      ?= ./wasm/session
+# Efficacy: killed / (killed + lived). Coverage: (killed + lived) / all.
+MUTATE_EFFICACY  := 97
+MUTATE_COVERAGE  := 80
+mutate: $(GREMLINS)
+	for p in $(MUTATE_PKGS); do \
+		$(GREMLINS) unleash --workers 2 \
+			--threshold-efficacy $(MUTATE_EFFICACY) --threshold-mcover $(MUTATE_COVERAGE) $$p || exit 1; \
+	done
+
+$(GREMLINS):
+	GOBIN=$(BIN) $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
 
 ## bench: jwtfetch vs fetch, axios-auth-refresh, axios-jwt, ky in headless Chromium → $(BENCH)/RESULTS.md
 bench: chromium build $(BENCH)/node_modules/.package-lock.json

@@ -166,17 +166,17 @@ func (p *jsonParser) number() (jsonValue, error) {
 	p.eat('-')
 	switch {
 	case p.eat('0'):
-	case p.digits() == 0:
+	case !p.digits():
 		return jsonValue{}, errJSON
 	}
-	if p.eat('.') && p.digits() == 0 {
+	if p.eat('.') && !p.digits() {
 		return jsonValue{}, errJSON
 	}
 	if p.eat('e') || p.eat('E') {
 		if !p.eat('+') {
 			p.eat('-')
 		}
-		if p.digits() == 0 {
+		if !p.digits() {
 			return jsonValue{}, errJSON
 		}
 	}
@@ -227,9 +227,8 @@ func decimal(s string) (float64, bool) {
 			i++
 		}
 		for ; i < len(s); i++ {
-			if e < 100000 {
-				e = e*10 + int(s[i]-'0')
-			}
+			// Saturate: any exponent this large is ±Inf or 0 anyway.
+			e = min(e*10+int(s[i]-'0'), 1_000_000)
 		}
 		if eneg {
 			e = -e
@@ -240,7 +239,7 @@ func decimal(s string) (float64, bool) {
 	if mant != 0 {
 		f = scale10(f, exp)
 	}
-	if f > math.MaxFloat64 {
+	if math.IsInf(f, 1) {
 		return 0, false
 	}
 	if neg {
@@ -273,13 +272,13 @@ func scale10(f float64, exp int) float64 {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-func (p *jsonParser) digits() int {
-	n := 0
+// digits reads a run of decimal digits and reports whether there was one.
+func (p *jsonParser) digits() bool {
+	start := p.i
 	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
 		p.i++
-		n++
 	}
-	return n
+	return p.i > start
 }
 
 // str reads a JSON string starting at the opening quote.

@@ -335,6 +335,7 @@ func TestQuoteExact(t *testing.T) {
 	}{
 		{"empty", "", `""`},
 		{"plain", "abc", `"abc"`},
+		{"space and the other printable ASCII edges kept", " !~\x7f", "\" !~\x7f\""},
 		{"quote and backslash", `"\`, `"\"\\"`},
 		{"short escapes", "\n\r\t", `"\n\r\t"`},
 		{"other controls", "\x00\x08\x0c\x1f", `"\u0000\u0008\u000c\u001f"`},

@@ -96,9 +96,7 @@ func NewTokens(access, refresh string, expiresIn float64, now int64) Tokens {
 	}
 	if jwtExp {
 		t.Expiry = clampSeconds(c.exp) * 1000
-		if left := t.Expiry - now; left > 0 {
-			t.Lifetime = min(left, maxLifetime)
-		}
+		t.Lifetime = min(max(t.Expiry-now, 0), maxLifetime)
 	}
 	return t
 }
@@ -147,10 +145,7 @@ func capLife(t Tokens, limit int64) Tokens {
 // seconds converts a positive number of seconds to milliseconds, capped at
 // maxLifetime.
 func seconds(s float64) int64 {
-	if s >= float64(maxSeconds) {
-		return maxLifetime
-	}
-	return int64(s * 1000)
+	return int64(min(s, float64(maxSeconds)) * 1000)
 }
 
 // clampSeconds limits a Unix time in seconds (a JWT's exp) to what
@@ -174,10 +169,7 @@ func (c claims) lifetime() (ms int64, ok bool) {
 	if !c.hasExp || c.iat <= 0 || c.iat > c.exp {
 		return 0, false
 	}
-	if s := c.exp - c.iat; s < maxSeconds {
-		return s * 1000, true
-	}
-	return maxLifetime, true
+	return min(c.exp-c.iat, maxSeconds) * 1000, true
 }
 
 // refreshAt returns when a request should stop sending the access token and
@@ -188,8 +180,8 @@ func (t Tokens) refreshAt(leeway Duration) int64 {
 		return 0
 	}
 	l := leeway.ms()
-	if t.Lifetime > 0 && l > t.Lifetime/2 {
-		l = t.Lifetime / 2
+	if t.Lifetime > 0 {
+		l = min(l, t.Lifetime/2)
 	}
 	return t.Expiry - l
 }
