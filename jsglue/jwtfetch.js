@@ -511,7 +511,10 @@ export function create(config = {}) {
     let answer = null
     if (!skipAuth) {
       answer = authorize(url)
-      if (answer !== null && !Array.isArray(answer)) answer = await abortable(answer, signal)
+      if (answer !== null && !Array.isArray(answer)) {
+        answer = await abortable(answer, signal)
+        alive() // destroyed while waiting for the refresh: send nothing
+      }
     }
     const send = (answer, last) =>
       req === undefined ? attempt(url, init, answer) : attempt(last || req.body === null ? req : req.clone(), undefined, answer)
@@ -525,6 +528,7 @@ export function create(config = {}) {
     }
     resp?.body?.cancel().catch(() => {})
     const next = await abortable(ns.successor(id, url, answer[1]), signal)
+    alive()
     return send(next, true)
   }
 

@@ -98,21 +98,31 @@ func TestTabsShareOneRefresh(t *testing.T) {
 }
 
 func TestTabsShareOneRefreshOnExpiry(t *testing.T) {
-	// Real expiry: 3 s tokens, refreshed ahead of time (the leeway, capped
-	// at half the lifetime). The lifetime is long enough that a burst never
-	// spans two refresh points.
+	// Expiry by time: 6 s tokens, refreshed ahead of time, from half-way
+	// through their life (the leeway, 30 s, capped at half the lifetime).
+	// Each round waits until the current token has passed that point and
+	// then bursts in every tab; the token that refresh brings reaches its
+	// own point 3 s later, so one burst cannot span two refresh points
+	// unless it takes 3 s.
 	const rounds = 3
-	ttl := 3 * time.Second
+	ttl := 6 * time.Second
 	s := newSite(t, ttl)
 	tabs := openTabs(t, s, 3)
 	s.ResetCounters()
+	// The current token was issued before now (the login, then each
+	// round's refresh, which happens within the round's burst).
+	issuedBy := time.Now()
 	for round := range rounds {
-		time.Sleep(ttl + 100*time.Millisecond)
+		time.Sleep(time.Until(issuedBy.Add(ttl/2 + 100*time.Millisecond)))
 		before := s.Counters().Refreshes
+		start := time.Now()
 		require.Equal(t, 30, burst(t, tabs, 10), "round %d", round)
+		issuedBy = time.Now()
+		require.Less(t, issuedBy.Sub(start), ttl/2, "round %d: the burst took longer than a token's first half", round)
 		assert.EqualValues(t, 1, s.Counters().Refreshes-before, "refreshes in round %d", round)
 	}
 	assert.Zero(t, s.Counters().ReuseDetections)
+	assert.Zero(t, s.Counters().Unauthorized, "every token was refreshed before it was sent expired")
 }
 
 func TestTabsLogoutAndLogin(t *testing.T) {

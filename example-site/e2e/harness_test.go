@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 	"github.com/jwtfetch/jwtfetch/example-site/authserver"
 )
@@ -150,7 +152,23 @@ func newSiteFrom(t *testing.T, cfg authserver.Config, extra map[string]http.Hand
 	}
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
+	clearOrigin(t, ts.URL)
 	return &site{Server: s, URL: ts.URL}
+}
+
+// clearOrigin removes whatever the browser keeps for origin (localStorage,
+// IndexedDB, cookies, …). All tests share one browser profile, and a port
+// an earlier test's server had may come again: without this, a new site's
+// origin could start with that test's session.
+func clearOrigin(t *testing.T, origin string) {
+	t.Helper()
+	err := chromedp.Do(browserCtx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: origin, StorageTypes: "all"})
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("clearing the browser's data for %s: %v", origin, err)
+	}
 }
 
 // tab is one browser tab with its console and uncaught exceptions recorded.
@@ -162,6 +180,7 @@ type tab struct {
 	mu      sync.Mutex
 	console []string
 	thrown  []string
+	syncs   int // markers written by syncedLogs
 }
 
 func newTab(t *testing.T) *tab {
@@ -258,6 +277,27 @@ func (tb *tab) logs() (console, thrown []string) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	return append([]string(nil), tb.console...), append([]string(nil), tb.thrown...)
+}
+
+// syncedLogs is logs once everything the page wrote to the console so far
+// has been recorded: the messages arrive in order, so it writes a marker and
+// waits until the marker is recorded. The marker is not returned.
+func (tb *tab) syncedLogs() (console, thrown []string) {
+	tb.t.Helper()
+	tb.syncs++
+	marker := fmt.Sprintf("debug: e2e console sync %d", tb.syncs)
+	tb.eval(fmt.Sprintf(`(console.debug(%q), true)`, strings.TrimPrefix(marker, "debug: ")), nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		console, thrown = tb.logs()
+		if i := slices.Index(console, marker); i >= 0 {
+			return slices.Delete(console, i, i+1), thrown
+		}
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("the console marker %q was never recorded; console: %q", marker, console)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // TestHarnessRecordsConsole keeps the console and exception checks of the

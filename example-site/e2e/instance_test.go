@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,7 +178,6 @@ func TestInstanceErrors(t *testing.T) {
 	}{
 		{"4xx", `api.get('/api/status/404')`, "ERR_BAD_REQUEST", 404},
 		{"5xx", `api.get('/api/status/503')`, "ERR_BAD_RESPONSE", 503},
-		{"401 with skipRefresh", `api.get('/api/me', {skipRefresh: true, headers: {}, skipAuth: true})`, "ERR_BAD_REQUEST", 401},
 		{"network", `api.get('http://127.0.0.1:1/nothing')`, "ERR_NETWORK", 0},
 		{"timeout", `api.get('/public/slow?ms=2000', {timeout: 100})`, "ECONNABORTED", 0},
 		{"abort", `(() => { const ac = new AbortController(); setTimeout(() => ac.abort(), 50); return api.get('/public/slow?ms=2000', {signal: ac.signal}) })()`, "ERR_CANCELED", 0},
@@ -194,6 +194,41 @@ func TestInstanceErrors(t *testing.T) {
 			assert.Equal(t, tt.status, r.Status)
 		})
 	}
+	t.Run("401 with skipRefresh", func(t *testing.T) {
+		// skipRefresh sends the token but hands a 401 back as it is. The
+		// server answers 401 to a good token here (/api/status/401 is
+		// authenticated), so it counts the call only if the token came.
+		type outcome struct {
+			result
+			Body struct{ Status int }
+		}
+		call := func(cfg string) outcome {
+			var o outcome
+			tb.eval(`api.get('/api/status/401'`+cfg+`).then(() => ({resolved: true}), e => ({name: e.name, code: e.code,
+				status: e.response?.status, isJFE: m.isJwtFetchError(e), message: e.message, hasCfg: !!e.config, body: e.response?.data}))`, &o)
+			return o
+		}
+		s.ResetCounters()
+		r := call(`, {skipRefresh: true}`)
+		require.False(t, r.Resolved)
+		assert.Equal(t, "JwtFetchError", r.Name)
+		assert.Equal(t, "ERR_BAD_REQUEST", r.Code, r.Message)
+		assert.Equal(t, 401, r.Status, "the 401 comes back as it is")
+		assert.Equal(t, 401, r.Body.Status, "with the server's own answer")
+		c := s.Counters()
+		assert.EqualValues(t, 1, c.APICalls, "the server saw the token, once: no retry")
+		assert.Zero(t, c.Unauthorized, "the token it saw was good")
+		assert.Zero(t, c.RefreshRequests, "no refresh")
+
+		// The same request without skipRefresh does refresh and retry: the
+		// checks above can tell the difference.
+		s.ResetCounters()
+		r = call(``)
+		assert.Equal(t, 401, r.Status)
+		c = s.Counters()
+		assert.EqualValues(t, 1, c.Refreshes, "without skipRefresh a 401 refreshes")
+		assert.EqualValues(t, 2, c.APICalls, "and is retried")
+	})
 	t.Run("validateStatus", func(t *testing.T) {
 		var st int
 		tb.eval(`api.get('/api/status/404', {validateStatus: s => s < 500}).then(r => r.status)`, &st)
@@ -372,26 +407,175 @@ func TestDropInGlobalFetch(t *testing.T) {
 	assert.EqualValues(t, 10, c.Unauthorized)
 }
 
+// destroyedCalls is JavaScript that defines window.destroyedCalls(inst):
+// it makes every call of the public API on inst, each to its own /probe/
+// URL, and resolves with how each one ended: "rejected <name> <code>",
+// "threw <name> <code>" (synchronously), "resolved", "returned" or
+// "pending" (not settled within 3 s).
+const destroyedCalls = `window.destroyedCalls = async (inst) => {
+	const outcome = (f) => {
+		let r
+		try {
+			r = f()
+		} catch (e) {
+			return Promise.resolve('threw ' + e?.name + ' ' + e?.code)
+		}
+		if (!(r instanceof Promise)) return Promise.resolve('returned')
+		return Promise.race([r.then(() => 'resolved', e => 'rejected ' + e?.name + ' ' + e?.code),
+			new Promise(res => setTimeout(() => res('pending'), 3000))])
+	}
+	const calls = {
+		request: () => inst.request({ url: '/probe/request' }),
+		get: () => inst.get('/probe/get'),
+		delete: () => inst.delete('/probe/delete'),
+		head: () => inst.head('/probe/head'),
+		options: () => inst.options('/probe/options'),
+		post: () => inst.post('/probe/post', { a: 1 }),
+		put: () => inst.put('/probe/put', 'x'),
+		patch: () => inst.patch('/probe/patch', 'x'),
+		fetch: () => inst.fetch('/probe/fetch'),
+		'auth.refresh': () => inst.auth.refresh(),
+		'auth.setTokens': () => inst.auth.setTokens({ accessToken: 'after-destroy', refreshToken: 'after-destroy' }),
+		'auth.clear': () => inst.auth.clear(),
+		'auth.accessToken': () => inst.auth.accessToken(),
+		'auth.isAuthenticated': () => inst.auth.isAuthenticated(),
+		'auth.on': () => inst.auth.on('tokens', () => {}),
+	}
+	const out = {}
+	for (const [name, f] of Object.entries(calls)) out[name] = await outcome(f)
+	return out
+}`
+
+// wantDestroyed is what destroyedCalls reports for a destroyed instance
+// (API.md, destroy()).
+func wantDestroyed() map[string]string {
+	want := map[string]string{}
+	for _, name := range []string{"request", "get", "delete", "head", "options", "post", "put", "patch", "fetch", "auth.refresh"} {
+		want[name] = "rejected JwtFetchError ERR_DESTROYED"
+	}
+	for _, name := range []string{"auth.setTokens", "auth.clear", "auth.accessToken", "auth.isAuthenticated", "auth.on"} {
+		want[name] = "threw JwtFetchError ERR_DESTROYED"
+	}
+	return want
+}
+
+// TestDestroy checks what destroy() releases: afterwards every call fails
+// with ERR_DESTROYED and sends nothing, the listeners hear nothing more, and
+// the runtime holds nothing for the instance (no client, no js.Func); also
+// when destroy() came before the runtime was ready. Other instances go on.
 func TestDestroy(t *testing.T) {
-	s := newSite(t, time.Minute)
+	var probes atomic.Int64
+	s := newSiteWith(t, time.Minute, map[string]http.Handler{
+		"/probe/": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			probes.Add(1)
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = w.Write([]byte("probe"))
+		}),
+	})
 	tb := newTab(t)
-	tb.openInstance(s, defaultInstance)
-	var got struct {
-		Code  string
-		Other int
-		Funcs float64
+	tb.open(s.URL + "/blank.html")
+
+	// Destroyed before the runtime is ready (this page has not loaded it
+	// yet): a request and a login queued before destroy() are dropped, no
+	// client is ever made.
+	var early struct {
+		Queued string
+		Calls  map[string]string
+		Stored *string
+		Stats  struct{ Clients int }
 	}
 	tb.eval(`(async () => {
-		const other = m.create({ baseURL: location.origin, auth: { storage: 'memory' } })
+		`+destroyedCalls+`
+		window.m = await import('/jsglue/jwtfetch.js')
+		window.cfg = { baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storageKey: 'destroy-test' } }
+		const inst = m.create(cfg)
+		const queued = inst.get('/probe/queued').then(() => 'resolved', e => 'rejected ' + e?.name + ' ' + e?.code)
+		inst.auth.setTokens({ accessToken: 'queued-token', refreshToken: 'queued-refresh' })
+		inst.destroy()
+		await inst.ready
+		return { queued: await queued, calls: await destroyedCalls(inst), stored: localStorage.getItem('destroy-test'),
+			stats: await m.debugStats() }
+	})()`, &early)
+	assert.Equal(t, "rejected JwtFetchError ERR_DESTROYED", early.Queued, "a request made before destroy() and the runtime")
+	assert.Equal(t, wantDestroyed(), early.Calls, "destroyed before the runtime was ready")
+	assert.Nil(t, early.Stored, "the login queued before destroy() was dropped")
+	assert.Zero(t, early.Stats.Clients, "no client was made for it")
+	assert.Zero(t, probes.Load(), "nothing was sent")
+
+	// Three instances share one session under one key: api is destroyed,
+	// writer makes changes, and sentinel hears them the way api would.
+	type stats struct{ Funcs, Clients int }
+	var base stats
+	tb.eval(`(async () => {
+		window.writer = m.create(cfg)
+		window.sentinel = m.create(cfg)
+		await Promise.all([writer.ready, sentinel.ready])
+		window.sentinelEvents = 0
+		sentinel.auth.on('tokens', () => sentinelEvents++)
+		window.base = await m.debugStats()
+		window.api = m.create(cfg)
+		await api.ready
+		return base
+	})()`, &base)
+	tb.login()
+	// Before destroy(): api's listeners hear the writer's changes, and its
+	// requests reach the server.
+	var alive struct {
+		Probe  int
+		Events []string
+	}
+	tb.eval(`(async () => {
+		window.apiEvents = []
+		for (const e of ['tokens', 'refresh', 'expired']) api.auth.on(e, (name) => apiEvents.push(name))
+		await writer.auth.refresh()
+		const deadline = Date.now() + 5000
+		while (!apiEvents.includes('tokens') && Date.now() < deadline) await new Promise(r => setTimeout(r, 10))
+		return { probe: (await api.get('/probe/alive')).status, events: apiEvents }
+	})()`, &alive)
+	require.Equal(t, 200, alive.Probe)
+	require.Contains(t, alive.Events, "tokens", "api hears another instance's refresh while alive")
+	require.EqualValues(t, 1, probes.Load(), "the probe counts requests")
+
+	before, sent := s.Counters(), probes.Load()
+	var got struct {
+		Calls          map[string]string
+		APIEvents      []string
+		SentinelEvents int
+		Other          int
+		Stats          stats
+	}
+	tb.eval(`(async () => {
+		const heard = apiEvents.length
 		api.destroy()
 		api.destroy() // twice is fine
-		const code = await api.get('/public/text').catch(e => e.code)
+		const calls = await destroyedCalls(api)
+		// Changes api would hear if it were alive: wait until the sentinel
+		// has heard them.
+		const seen = sentinelEvents
+		writer.auth.clear()
+		writer.auth.setTokens({ accessToken: 'after.destroy.token', refreshToken: 'after-destroy-refresh' })
+		let deadline = Date.now() + 5000
+		while (sentinelEvents < seen + 2 && Date.now() < deadline) await new Promise(r => setTimeout(r, 10))
+		const other = m.create({ baseURL: location.origin, auth: { storage: 'memory' } })
 		const st = (await other.get('/public/text')).status
 		other.destroy()
-		return { code, other: st }
+		// The runtime lets go of the instance: as many clients and js.Func
+		// values as before it was made (a refresh may still be finishing).
+		let stats = await m.debugStats()
+		deadline = Date.now() + 5000
+		while ((stats.clients !== base.clients || stats.funcs !== base.funcs) && Date.now() < deadline) {
+			await new Promise(r => setTimeout(r, 20))
+			stats = await m.debugStats()
+		}
+		return { calls, apiEvents: apiEvents.slice(heard), sentinelEvents: sentinelEvents - seen, other: st, stats }
 	})()`, &got)
-	assert.Equal(t, "ERR_DESTROYED", got.Code)
+	assert.Equal(t, wantDestroyed(), got.Calls, "every call after destroy()")
+	assert.Equal(t, sent, probes.Load(), "no request was sent after destroy()")
+	assert.Equal(t, before, s.Counters(), "nothing reached the auth API after destroy()")
+	require.Equal(t, 2, got.SentinelEvents, "the sentinel heard the logout and the login")
+	assert.Empty(t, got.APIEvents, "a destroyed instance's listeners are not called")
 	assert.Equal(t, 200, got.Other, "other instances are not affected")
+	assert.Equal(t, base, got.Stats, "the runtime released the destroyed instances: clients and js.Func values as before")
 }
 
 func TestEveryMethod(t *testing.T) {
@@ -448,20 +632,25 @@ func TestAbortAndTimeoutWhileWaitingForRefresh(t *testing.T) {
 }
 
 func TestRuntimeThatFailsToLoad(t *testing.T) {
-	// A wasm that cannot be loaded rejects every request clearly (no
-	// promise stays pending), and a later load with the right URL works.
+	// A wasm that cannot be loaded rejects ready and every request with a
+	// JwtFetchError that names the URL (API.md, Errors): none resolves and
+	// none stays pending. A later load with the right URL works.
 	s := newSite(t, time.Minute)
 	tb := newTab(t)
 	tb.open(s.URL + "/blank.html")
+	type settled struct {
+		State, Name, Code, Message string
+	}
 	var got struct {
-		Ready, Get, Fetch, Refresh string
+		Ready, Get, Fetch, Refresh settled
 		Later                      int
 	}
 	tb.eval(`(async () => {
 		const m = await import('/jsglue/jwtfetch.js')
 		const bad = m.create({ baseURL: location.origin, wasmURL: '/missing.wasm', auth: { storage: 'memory' } })
-		const settle = p => Promise.race([p.then(() => 'resolved', e => e.code ?? e.name),
-			new Promise(r => setTimeout(() => r('pending'), 3000))])
+		const settle = p => Promise.race([
+			p.then(() => ({ state: 'resolved' }), e => ({ state: 'rejected', name: e?.name, code: e?.code, message: String(e?.message) })),
+			new Promise(r => setTimeout(() => r({ state: 'pending' }), 3000))])
 		const res = {
 			ready: await settle(bad.ready),
 			get: await settle(bad.get('/public/text')),
@@ -472,9 +661,12 @@ func TestRuntimeThatFailsToLoad(t *testing.T) {
 		res.later = (await good.get('/public/text')).status
 		return res
 	})()`, &got)
-	assert.Equal(t, "ERR_NETWORK", got.Ready)
-	assert.Equal(t, "ERR_NETWORK", got.Get)
-	assert.NotEqual(t, "pending", got.Fetch)
-	assert.NotEqual(t, "pending", got.Refresh)
+	for what, r := range map[string]settled{"ready": got.Ready, "get": got.Get, "fetch": got.Fetch, "auth.refresh": got.Refresh} {
+		assert.Equal(t, "rejected", r.State, "%s rejects", what)
+		assert.Equal(t, "JwtFetchError", r.Name, "%s: %s", what, r.Message)
+		assert.Equal(t, "ERR_NETWORK", r.Code, "%s: %s", what, r.Message)
+		assert.Contains(t, r.Message, "/missing.wasm", "%s: the message names the URL", what)
+		assert.Contains(t, r.Message, "404", "%s: and what went wrong", what)
+	}
 	assert.Equal(t, 200, got.Later, "the next load succeeds")
 }

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,27 +209,110 @@ func TestRefreshNetworkFailureKeepsSession(t *testing.T) {
 	assert.True(t, got.Authed, "tokens are kept")
 }
 
+// heldRefreshSite is a site whose refresh endpoint /held-refresh holds
+// each refresh until the test calls release; arrived receives when one has
+// reached the server. So a test can act exactly while a refresh is at the
+// server, however slow the machine.
+func heldRefreshSite(t *testing.T) (s *site, arrived <-chan struct{}, release func()) {
+	t.Helper()
+	got, released := make(chan struct{}, 1), make(chan struct{})
+	s = newSiteWith(t, time.Minute, map[string]http.Handler{
+		"/held-refresh": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+			select {
+			case <-released:
+			case <-r.Context().Done():
+				return
+			}
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.RequestURI = "/auth/refresh", ""
+			s.ServeHTTP(w, r2)
+		}),
+	})
+	var once sync.Once
+	release = func() { once.Do(func() { close(released) }) }
+	t.Cleanup(release)
+	return s, got, release
+}
+
+// waitArrived waits for a held refresh to reach the server.
+func waitArrived(t *testing.T, arrived <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refresh never reached the server")
+	}
+}
+
 func TestLogoutDuringRefreshWins(t *testing.T) {
-	s := newSite(t, time.Minute)
-	tb := loggedIn(t, s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh' } }`)
+	// Guarantee 8: a logout while the refresh is at the server wins.
+	s, arrived, release := heldRefreshSite(t)
+	tb := loggedIn(t, s, `{ baseURL: location.origin, auth: { refreshURL: '/held-refresh' } }`)
 	s.RevokeAccessTokens()
-	s.SetRefreshDelay(500 * time.Millisecond)
+	tb.eval(`(window.p = api.get('/api/me').then(() => 'ok', e => e.code), true)`, nil)
+	waitArrived(t, arrived)
+	tb.eval(`(api.auth.clear(), true)`, nil)
+	release()
 	var got struct {
 		Code   string
 		Authed bool
+		Stored *string
+		IDB    any
 	}
 	tb.eval(`(async () => {
-		const p = api.get('/api/me').then(() => 'ok', e => e.code)
-		await new Promise(r => setTimeout(r, 100))
-		api.auth.clear()
 		const code = await p
-		await new Promise(r => setTimeout(r, 700)) // the refresh answer has come and gone
-		return { code, authed: api.auth.isAuthenticated() }
+		// The refresh has ended once its cross-tab lock is free again: its
+		// answer has come and gone.
+		await navigator.locks.request('jwtfetch:refresh', () => {})
+		const dbs = (await indexedDB.databases()).map(d => d.name)
+		let idb = null
+		if (dbs.includes('jwtfetch')) {
+			idb = await new Promise((resolve, reject) => {
+				const open = indexedDB.open('jwtfetch')
+				open.onerror = () => reject(open.error)
+				open.onsuccess = () => {
+					const db = open.result
+					if (!db.objectStoreNames.contains('sessions')) return resolve(null)
+					const get = db.transaction('sessions').objectStore('sessions').get('jwtfetch')
+					get.onerror = () => reject(get.error)
+					get.onsuccess = () => resolve(get.result ?? null)
+				}
+			})
+		}
+		return { code, authed: api.auth.isAuthenticated(), stored: localStorage.getItem('jwtfetch'), idb }
 	})()`, &got)
 	assert.Equal(t, "ERR_AUTH_EXPIRED", got.Code)
 	assert.False(t, got.Authed)
-	assert.Empty(t, tb.storedAt("jwtfetch"), "the refreshed tokens were not written back")
+	assert.Nil(t, got.Stored, "the refreshed tokens were not written to localStorage")
+	assert.Nil(t, got.IDB, "nor to IndexedDB")
 	assert.EqualValues(t, 1, s.Counters().Refreshes, "the server did refresh")
+}
+
+// Requests that wait for a refresh when the instance is destroyed reject
+// with ERR_DESTROYED when the refresh ends and are not sent again: after
+// destroy() the instance sends nothing.
+func TestDestroyDuringRefresh(t *testing.T) {
+	s, arrived, release := heldRefreshSite(t)
+	tb := loggedIn(t, s, `{ baseURL: location.origin, auth: { refreshURL: '/held-refresh', storage: 'memory' } }`)
+	s.RevokeAccessTokens()
+	tb.eval(`(window.p = Promise.all([
+		api.get('/api/me'),
+		api.fetch('/api/me'),
+		api.get('/api/me?late'),
+	].map(p => p.then(r => 'resolved ' + r.status, e => e.name + ' ' + e.code))), true)`, nil)
+	waitArrived(t, arrived)
+	before := s.Counters()
+	tb.eval(`(api.destroy(), true)`, nil)
+	release()
+	var got []string
+	tb.eval(`p`, &got)
+	assert.Equal(t, repeat("JwtFetchError ERR_DESTROYED", 3), got)
+	after := s.Counters()
+	assert.Equal(t, before.APICalls+before.Unauthorized, after.APICalls+after.Unauthorized, "no retry was sent after destroy()")
 }
 
 func TestRefreshFunction(t *testing.T) {

@@ -337,16 +337,17 @@ func (w *statusWriter) WriteHeader(code int) {
 // password grant and hands the pair to jwtfetch.
 func oauthLogin(t *testing.T, s *oauthSite, extraAuth string) *tab {
 	t.Helper()
+	return oauthLoginAfter(t, s, extraAuth, nil)
+}
+
+// oauthLoginAfter is oauthLogin that calls beforeGrant, when it is not nil,
+// once the page and the instance are ready, right before the password
+// grant.
+func oauthLoginAfter(t *testing.T, s *oauthSite, extraAuth string, beforeGrant func()) *tab {
+	t.Helper()
 	tb := newTab(t)
 	tb.do(chromedp.Navigate(s.URL + "/"))
-	var login struct {
-		Status    int
-		ExpiresIn float64
-		Refresh   bool
-		Type      string
-		Authed    bool
-		WasmType  string
-	}
+	var wasmType string
 	tb.eval(`(async () => {
 		const m = await import('/jsglue/jwtfetch.js')
 		window.api = m.create({
@@ -362,6 +363,20 @@ func oauthLogin(t *testing.T, s *oauthSite, extraAuth string) *tab {
 		window.events = []
 		for (const e of ['tokens', 'refresh', 'expired']) api.auth.on(e, () => events.push(e))
 		await api.ready
+		return (await fetch('/jsglue/jwtfetch.wasm', { method: 'HEAD' })).headers.get('content-type')
+	})()`, &wasmType)
+	require.Equal(t, "application/wasm", wasmType, "instantiateStreaming needs it")
+	if beforeGrant != nil {
+		beforeGrant()
+	}
+	var login struct {
+		Status    int
+		ExpiresIn float64
+		Refresh   bool
+		Type      string
+		Authed    bool
+	}
+	tb.eval(`(async () => {
 		const r = await fetch('/oauth/token', {
 			method: 'POST',
 			body: new URLSearchParams({
@@ -372,15 +387,13 @@ func oauthLogin(t *testing.T, s *oauthSite, extraAuth string) *tab {
 		const body = await r.json()
 		api.auth.setTokens({ accessToken: body.access_token, refreshToken: body.refresh_token, expiresIn: body.expires_in })
 		return { status: r.status, expiresIn: body.expires_in, refresh: !!body.refresh_token,
-			type: body.token_type, authed: api.auth.isAuthenticated(),
-			wasmType: (await fetch('/jsglue/jwtfetch.wasm', { method: 'HEAD' })).headers.get('content-type') }
+			type: body.token_type, authed: api.auth.isAuthenticated() }
 	})()`, &login)
 	require.Equal(t, 200, login.Status, "password grant")
 	require.True(t, login.Refresh, "the password grant issues a refresh token")
 	require.Equal(t, oauthAccessTTL.Seconds(), login.ExpiresIn)
 	require.True(t, login.Authed)
 	require.Equal(t, "Bearer", login.Type)
-	require.Equal(t, "application/wasm", login.WasmType, "instantiateStreaming needs it")
 	require.Equal(t, 1, s.counters().PasswordGrants)
 	var access string
 	tb.eval(`api.auth.accessToken()`, &access)
@@ -594,36 +607,53 @@ func TestOAuth2RefusedRefresh(t *testing.T) {
 // against go-oauth2's JWTs, which have exp but no iat and live 2 s
 // (expires_in: 2). token.go means to start a refresh no earlier than
 // half-way through a token's life "so a token shorter than the leeway is not
-// refreshed on every request", so a request 0.1 s after login must go out
+// refreshed on every request", so requests 0.1 s after login must go out
 // with the login's token and no refresh. (It did refresh first until
 // NewTokens took the lifetime from expires_in for JWTs without iat.)
+//
+// The first half of the token's life is under 1 s (exp is in whole
+// seconds), so the timing is checked, not assumed: the login comes just
+// after a whole second, once the page is ready; the requests run in the
+// page without the test's round trips; and the test fails with its own
+// message, not a misleading one, when they still ended past that half.
 func TestOAuth2DefaultLeeway(t *testing.T) {
 	s := newOAuthSite(t)
-	// Log in just after a whole second, so the JWT's exp (whole seconds)
-	// is almost 2 s ahead and the requests below take well under 1 s of it.
-	nextSecond(time.Now())
-	tb := oauthLogin(t, s, ``)
+	tb := oauthLoginAfter(t, s, ``, func() { nextSecond(time.Now()) })
 	login := s.tokens.last()
-	time.Sleep(100 * time.Millisecond)
-	first := getMe(tb, 1, false)
-	if c := s.counters(); c.Refreshes+c.FailedRefresh > 0 {
-		t.Logf("what the OAuth2 server saw:\n%s", s.traced())
-		t.Fatalf("with the default leeway (30 s), one api.get 0.1 s after setTokens with a JWT "+
-			"that the server accepts for another %v, with exp but no iat (expires_in=2 passed to setTokens), "+
-			"made %d refresh grant(s) (want 0), the first one before sending anything; the request got %v. session.NewTokens ignores expires_in when the JWT has exp "+
-			"and takes the lifetime only from iat, so Lifetime is 0, the half-life cap on the leeway is off, and "+
-			"refreshAt = exp-30s is always past: every request refreshes first. (Its 401s come from go-oauth2: a "+
-			"JWT refreshed within the same second is identical to the old one and IsRemoveAccess deletes it; "+
-			"%d identical access tokens issued.)",
-			time.Until(login.Expires).Round(time.Millisecond), c.Refreshes+c.FailedRefresh, first, s.tokens.identicalAccess())
+	// The earliest time jwtfetch may start to refresh first: half the life it
+	// knows (expires_in) before the JWT's exp, which is in whole seconds.
+	halfLife := login.Expires.Truncate(time.Second).Add(-oauthAccessTTL / 2)
+	var got struct {
+		First, Sequential, Burst []string
+		End                      float64 // Unix ms when the last answer came
 	}
-	all200(t, first, 1, "fresh token, first request")
-	all200(t, getMe(tb, 2, false), 2, "fresh token, sequential")
-	all200(t, getMe(tb, 10, true), 10, "fresh token, burst")
+	tb.eval(`(async () => {
+		const me = () => api.get('/api/me').then(r => r.status + ':' + r.data.user, e => 'rejected:' + e.code)
+		await new Promise(r => setTimeout(r, 100))
+		const first = [await me()]
+		const sequential = [await me(), await me()]
+		const burst = await Promise.all(Array.from({ length: 10 }, me))
+		return { first, sequential, burst, end: Date.now() }
+	})()`, &got)
+	end := time.UnixMilli(int64(got.End))
+	if end.After(halfLife) {
+		t.Fatalf("the requests ended %v after the token's half-life (login at %s, half-life at %s): the machine was "+
+			"too slow to test what is sent before it", end.Sub(halfLife), login.Expires.Add(-oauthAccessTTL).Format("15:04:05.000"),
+			halfLife.Format("15:04:05.000"))
+	}
 	c := s.counters()
-	assert.Zero(t, c.Refreshes, "refresh grants while the token is fresh")
-	assert.Zero(t, c.FailedRefresh)
+	if c.Refreshes+c.FailedRefresh > 0 {
+		t.Fatalf("with the default leeway (30 s), api.get 0.1 s after setTokens with a 2 s JWT (exp but no iat, "+
+			"expires_in=2 passed to setTokens) made %d refresh grant(s) before the token's half-life, want 0: a token "+
+			"shorter than the leeway must be sent until half-way through its life. Answers: %v, then %v, then %v",
+			c.Refreshes+c.FailedRefresh, got.First, got.Sequential, got.Burst)
+	}
+	all200(t, got.First, 1, "fresh token, first request")
+	all200(t, got.Sequential, 2, "fresh token, sequential")
+	all200(t, got.Burst, 10, "fresh token, burst")
 	assert.Zero(t, c.Unauthorized)
+	assert.Equal(t, 13, c.APICalls, "each request sent once")
+	assert.Zero(t, s.tokens.identicalAccess(), "identical access tokens issued")
 }
 
 func countOf(list []string, s string) int {

@@ -21,13 +21,15 @@ import (
 // Scenario 9: storage faults. Corrupt JSON or another schema version means
 // logged out; localStorage that throws (disabled, over quota) means the
 // session lives in memory, with one warning and no exception for the app.
+// Each case has its own origin, so its own localStorage and IndexedDB: the
+// session one case stores is never what the next one reads.
 func TestScenarioStorageFaults(t *testing.T) {
-	ss := newScenarioSite(t, time.Minute)
 	for _, tt := range []struct{ name, value string }{
 		{"corrupt JSON", `{"v":1,"access":`},
 		{"wrong schema version", `{"v":2,"access":"a","refresh":"r","exp":0}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			ss := newScenarioSite(t, time.Minute)
 			tb := newTab(t)
 			tb.open(ss.URL + "/blank.html")
 			tb.eval(fmt.Sprintf(`(localStorage.setItem('jwtfetch', %q), true)`, tt.value), nil)
@@ -44,8 +46,16 @@ func TestScenarioStorageFaults(t *testing.T) {
 	}
 	for _, op := range []string{"getItem", "setItem"} {
 		t.Run("localStorage."+op+" throws", func(t *testing.T) {
+			ss := newScenarioSite(t, time.Minute)
 			tb := newTab(t)
 			tb.open(ss.URL + "/blank.html")
+			var fresh struct {
+				Keys int
+				DBs  []string
+			}
+			tb.eval(`(async () => ({ keys: localStorage.length, dbs: (await indexedDB.databases()).map(d => d.name) }))()`, &fresh)
+			require.Zero(t, fresh.Keys, "a fresh origin: nothing in localStorage")
+			require.Empty(t, fresh.DBs, "a fresh origin: no IndexedDB")
 			tb.eval(`(async () => {
 				Storage.prototype.`+op+` = function () { throw new DOMException('storage is disabled', 'SecurityError') }
 				window.m = await import('/jsglue/jwtfetch.js')
@@ -58,7 +68,7 @@ func TestScenarioStorageFaults(t *testing.T) {
 			var statuses []string
 			tb.eval(codes(3, `api.get('/api/me?i=' + i)`), &statuses)
 			assert.Equal(t, repeat("200", 3), statuses, "works from memory, refresh included")
-			console, thrown := tb.logs()
+			console, thrown := tb.syncedLogs()
 			assert.Empty(t, thrown)
 			warnings := 0
 			for _, line := range console {

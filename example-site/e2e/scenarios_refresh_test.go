@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -55,7 +56,10 @@ func TestScenarioRefusedRefreshEndsTheSessionOnce(t *testing.T) {
 
 // Scenario 4: the refresh endpoint hangs, answers 500, answers non-JSON,
 // answers JSON without a token, or the connection drops: every waiter
-// settles, nothing stays stuck, and the next request can refresh.
+// settles, nothing stays stuck, the tokens are kept (a failed refresh is not
+// a logout), and the next request refreshes with the kept refresh token.
+// Each failure mode has its own origin (so its own localStorage, IndexedDB
+// and Web Lock), tab and storage key: none sees what another left behind.
 func TestScenarioBrokenRefreshEndpointLeavesNothingStuck(t *testing.T) {
 	tests := []struct {
 		mode, code string
@@ -66,31 +70,66 @@ func TestScenarioBrokenRefreshEndpointLeavesNothingStuck(t *testing.T) {
 		{"notoken", "ERR_BAD_RESPONSE"},
 		{"drop", "ERR_NETWORK"},
 	}
-	ss := newScenarioSite(t, time.Minute)
-	tb := loggedIn(t, ss.site, `{ baseURL: location.origin, auth: { refreshURL: '/flaky-refresh', refreshTimeout: 700, storage: 'memory' } }`)
+	type session struct {
+		Access string  // api.auth.accessToken()
+		Stored *string // localStorage under the storage key
+	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
+			ss := newScenarioSite(t, time.Minute)
+			key := "broken-refresh-" + tt.mode
+			tb := loggedIn(t, ss.site, fmt.Sprintf(`{ baseURL: location.origin, auth: { refreshURL: '/flaky-refresh',
+				refreshTimeout: 700, storageKey: %q } }`, key))
+			read := `({ access: api.auth.accessToken(), stored: localStorage.getItem(` + jsString(key) + `) })`
+			var login session
+			tb.eval(read, &login)
+			require.NotEmpty(t, login.Access)
+			require.NotNil(t, login.Stored, "the login is stored under %s", key)
+			loginState := decodeStored(t, *login.Stored)
+			require.NotEmpty(t, loginState.Refresh)
+
 			ss.RevokeAccessTokens()
+			ss.ResetCounters()
 			ss.setMode(tt.mode)
 			var got struct {
-				Codes  []string
-				Ms     float64
-				Authed bool
+				Codes []string
+				Ms    float64
+				session
 			}
 			tb.eval(`(async () => {
 				const t0 = performance.now()
 				const codes = await `+codes(5, `api.get('/api/me?i=' + i)`)+`
-				return { codes, ms: performance.now() - t0, authed: api.auth.isAuthenticated() }
+				return { codes, ms: performance.now() - t0, ...`+read+` }
 			})()`, &got)
 			assert.Equal(t, repeat(tt.code, 5), got.Codes)
 			assert.Less(t, got.Ms, 3000.0, "every waiter settled within the bound")
-			assert.True(t, got.Authed, "a failed refresh is not a logout")
+			assert.Equal(t, login.Access, got.Access, "the access token is kept: a failed refresh is not a logout")
+			require.NotNil(t, got.Stored, "the session is still stored")
+			kept := decodeStored(t, *got.Stored)
+			assert.Equal(t, loginState.Refresh, kept.Refresh, "the stored refresh token is kept")
+			assert.Equal(t, loginState.Access, kept.Access, "the stored access token is kept")
 
 			ss.setMode("")
 			var next []string
 			tb.eval(codes(3, `api.get('/api/me?i=' + i)`), &next)
 			require.Equal(t, repeat("200", 3), next, "the next requests refresh again")
+			c := ss.Counters()
+			assert.EqualValues(t, 1, c.Refreshes, "one refresh, with the kept refresh token")
+			assert.Zero(t, c.ReuseDetections)
+			var after session
+			tb.eval(read, &after)
+			assert.NotEqual(t, login.Access, after.Access, "a new access token")
+			require.NotNil(t, after.Stored)
+			assert.NotEqual(t, loginState.Refresh, decodeStored(t, *after.Stored).Refresh, "the rotated refresh token is stored")
+			requireNoExceptions(t, tb)
 		})
 	}
-	requireNoExceptions(t, tb)
+}
+
+// decodeStored reads a stored session entry.
+func decodeStored(t *testing.T, raw string) stored {
+	t.Helper()
+	var s stored
+	require.NoError(t, json.Unmarshal([]byte(raw), &s), "stored session %q", raw)
+	return s
 }

@@ -167,14 +167,19 @@ func TestThrowingStorageFallsBackToMemoryWithOneWarning(t *testing.T) {
 }
 
 // fakeServer is a JavaScript fetch that answers like a small API:
-// /me needs "Bearer <current>", /refresh rotates. It can hold refreshes.
+// /me needs "Bearer <current>", /refresh rotates. It can hold refreshes
+// (state.hold), for at most holdLimit: then it answers 503 and the test
+// fails, so a test that never lets go cannot hang.
 type fakeServer struct {
 	fetch js.Value
 	state js.Value
 }
 
+const holdLimit = 3 * time.Second
+
 func newFakeServer(t *testing.T) *fakeServer {
-	state := js.ValueOf(map[string]any{"current": "", "next": "", "refreshes": 0, "calls": 0, "hold": false, "refreshStatus": 200})
+	state := js.ValueOf(map[string]any{"current": "", "next": "", "refreshes": 0, "calls": 0, "hold": false, "refreshStatus": 200,
+		"holdLimitMs": holdLimit.Milliseconds(), "heldTooLong": 0})
 	fetch := jsFunc("state", `
 		return async (input, init) => {
 			const req = new Request(input, init)
@@ -182,7 +187,14 @@ func newFakeServer(t *testing.T) *fakeServer {
 			if (path === '/refresh') {
 				state.refreshes++
 				const body = await req.json()
-				while (state.hold) await new Promise(r => setTimeout(r, 5))
+				const until = Date.now() + state.holdLimitMs
+				while (state.hold) {
+					if (Date.now() > until) {
+						state.heldTooLong++
+						return new Response('{"error":"held too long"}', { status: 503 })
+					}
+					await new Promise(r => setTimeout(r, 5))
+				}
 				if (state.refreshStatus !== 200 || body.refresh !== 'r1') {
 					return new Response('{"error":"invalid_grant"}', { status: state.refreshStatus === 200 ? 401 : state.refreshStatus })
 				}
@@ -196,6 +208,11 @@ func newFakeServer(t *testing.T) *fakeServer {
 			}
 			return Response.json({ ok: true, body })
 		}`).Invoke(state)
+	t.Cleanup(func() {
+		if n := state.Get("heldTooLong").Int(); n > 0 {
+			t.Errorf("fake server: %d refresh(es) held for more than %v and answered 503: the test set state.hold and never released it", n, holdLimit)
+		}
+	})
 	return &fakeServer{fetch: fetch, state: state}
 }
 

@@ -27,14 +27,25 @@ func TestWebLockIsExclusiveAndBounded(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "a held lock is not granted twice")
 	assert.Less(t, time.Since(start), time.Second)
 
+	// The request that timed out is gone from the queue; a new one waits
+	// there while the lock is held, and cannot be granted before unlock:
+	// the waiter checks that released, closed just before, is closed.
+	waitLockRequests(t, "test:lock", 0)
 	got := make(chan func(), 1)
+	released := make(chan struct{})
 	go func() {
 		u, err := l.Lock(context.Background())
 		assert.NoError(t, err)
+		select {
+		case <-released:
+		default:
+			t.Error("the lock was granted to a second holder before the first released it")
+		}
 		got <- u
 	}()
-	time.Sleep(20 * time.Millisecond)
+	waitLockRequests(t, "test:lock", 1)
 	assert.Empty(t, got, "waits while held")
+	close(released)
 	unlock()
 	unlock() // twice is harmless
 	select {
@@ -44,6 +55,30 @@ func TestWebLockIsExclusiveAndBounded(t *testing.T) {
 		t.Fatal("the waiter never got the lock")
 	}
 	require.Eventually(t, func() bool { return liveFuncs.Load() == before }, time.Second, 5*time.Millisecond, "callbacks released")
+}
+
+// waitLockRequests waits until n requests for the Web Lock name are
+// waiting (navigator.locks.query), or fails the test after a while.
+func waitLockRequests(t *testing.T, name string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		q, err := await(t, global.Get("navigator").Get("locks").Call("query"))
+		require.NoError(t, err)
+		pending, got := q.Get("pending"), 0
+		for i := range pending.Length() {
+			if pending.Index(i).Get("name").String() == name {
+				got++
+			}
+		}
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests wait for the lock %q, want %d", got, name, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func TestIndexedDBShared(t *testing.T) {
