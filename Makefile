@@ -11,6 +11,8 @@ BIN         := $(CURDIR)/.bin
 WBT         := $(BIN)/wasmbrowsertest
 WBT_VERSION := v0.11.0
 WASM        := jsglue/jwtfetch.wasm
+# The Go program of the demo page /go/ (example-site/gowasm, package jwthttp).
+GOAPP       := example-site/web/go/app.wasm
 # Brotli bytes of jwtfetch.wasm; the build fails above it. Raise it only on
 # purpose, with the reason in the commit message.
 WASM_BUDGET := $(shell cat wasm/cmd/jwtfetch/size_budget.txt)
@@ -32,6 +34,8 @@ build:
 	GOOS=js GOARCH=wasm $(GO) build $(GOFLAGS_WASM) -o $(WASM) ./wasm/cmd/jwtfetch
 	$(GO) run ./wasm/cmd/wasmsize -write -max $(WASM_BUDGET) $(WASM)
 	$(GO) run ./wasm/cmd/wasmsize -write jsglue/jwtfetch.js jsglue/wasm_exec.js
+	GOOS=js GOARCH=wasm $(GO) build $(GOFLAGS_WASM) -o $(GOAPP) ./example-site/gowasm
+	$(GO) run ./wasm/cmd/wasmsize -write $(GOAPP)
 
 ## demo: the example site with the demo auth API on http://$(ADDR)/
 demo: build frontend
@@ -71,9 +75,14 @@ $(JSTEST)/node_modules/.package-lock.json: $(JSTEST)/package.json $(JSTEST)/pack
 test-native: chromium jsdeps
 	$(GO) test -race -count=1 ./...
 
-# Packages compiled to wasm, run inside headless Chromium.
+# Packages compiled to wasm, run inside headless Chromium. A wasm test
+# cannot listen, so testenv runs wasmbrowsertest with jwthttp's test
+# servers up (their URLs in the environment, which wasmbrowsertest hands to
+# the program) and stops them when it ends, whatever the outcome.
+TESTENV     := $(BIN)/jwthttp-testenv
 test-wasm: tools
-	{ GOOS=js GOARCH=wasm $(GO) test -count=1 -exec=$(WBT) ./wasm/... 2>&1; } | $(QUIET_WBT)
+	$(GO) build -o $(TESTENV) ./wasm/jwthttp/internal/testenv
+	{ GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(TESTENV) $(WBT)" ./wasm/... 2>&1; } | $(QUIET_WBT)
 
 size: build
 
@@ -127,4 +136,5 @@ chromium:
 
 clean:
 	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz jsglue/wasm_exec.js
+	rm -f $(GOAPP) $(GOAPP).br $(GOAPP).gz
 	rm -f example-site/web/vue/app.js* example-site/web/react/app.js* example-site/web/react/app.dev.js*
