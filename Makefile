@@ -26,20 +26,48 @@ JSTEST      := jsglue/test
 FRONTEND    := example-site/frontend
 BENCH       := example-site/bench
 
-.PHONY: bench build demo frontend test lint typecheck test-native test-wasm size fuzz mutate tools chromium jsdeps clean
+.PHONY: bench build demo demo-addr frontend test lint typecheck test-native test-wasm size fuzz mutate tools chromium jsdeps clean
 
-## build: the wasm, wasm_exec.js next to it, and precompressed copies
-build:
-	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" jsglue/wasm_exec.js
-	GOOS=js GOARCH=wasm $(GO) build $(GOFLAGS_WASM) -o $(WASM) ./wasm/cmd/jwtfetch
-	$(GO) run ./wasm/cmd/wasmsize -write -max $(WASM_BUDGET) $(WASM)
+## build: the wasm, wasm_exec.js next to it, and precompressed copies. Each
+## file is remade only when what it is made from changed.
+build: $(WASM) jsglue/wasm_exec.js jsglue/jwtfetch.js.br $(GOAPP)
+
+# Everything the two wasm programs are built from.
+WASM_SRC  := $(shell find wasm -name '*.go' -not -name '*_test.go') go.mod go.sum wasm/cmd/jwtfetch/size_budget.txt
+GOAPP_SRC := $(shell find example-site/gowasm -name '*.go')
+WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/wasm_exec.js
+
+# A build over the size budget must not leave a wasm that looks up to date.
+.DELETE_ON_ERROR:
+
+$(WASM): $(WASM_SRC)
+	GOOS=js GOARCH=wasm $(GO) build $(GOFLAGS_WASM) -o $@ ./wasm/cmd/jwtfetch
+	$(GO) run ./wasm/cmd/wasmsize -write -max $(WASM_BUDGET) $@
+
+jsglue/wasm_exec.js: $(WASM_EXEC)
+	cp "$<" $@
+
+jsglue/jwtfetch.js.br: jsglue/jwtfetch.js jsglue/wasm_exec.js
 	$(GO) run ./wasm/cmd/wasmsize -write jsglue/jwtfetch.js jsglue/wasm_exec.js
-	GOOS=js GOARCH=wasm $(GO) build $(GOFLAGS_WASM) -o $(GOAPP) ./example-site/gowasm
-	$(GO) run ./wasm/cmd/wasmsize -write $(GOAPP)
 
-## demo: the example site with the demo auth API on http://$(ADDR)/
-demo: build frontend
-	$(GO) run ./example-site/server -root . -addr $(ADDR)
+$(GOAPP): $(WASM_SRC) $(GOAPP_SRC)
+	GOOS=js GOARCH=wasm $(GO) build $(GOFLAGS_WASM) -o $@ ./example-site/gowasm
+	$(GO) run ./wasm/cmd/wasmsize -write $@
+
+## demo: the example site with the demo auth API on http://$(ADDR)/ (another
+## address: make demo ADDR=127.0.0.1:8081). Its /debug/* endpoints drive the
+## demo page's buttons.
+demo: demo-addr build frontend
+	$(GO) run ./example-site/server -root . -addr $(ADDR) -debug
+
+# Fails at once, before any build, when something already listens on ADDR.
+demo-addr:
+	@host="$${ADDR%:*}"; port="$${ADDR##*:}"; host="$${host#[}"; host="$${host%]}"; \
+	case "$$host" in ""|0.0.0.0|::) host=127.0.0.1;; esac; \
+	if (exec 3<>"/dev/tcp/$$host/$$port") 2>/dev/null; then \
+		echo "make demo: $(ADDR) is in use; stop what listens there, or choose another address: make demo ADDR=127.0.0.1:8081" >&2; \
+		exit 1; \
+	fi
 
 ## test: everything CI checks
 test: tools jsdeps build frontend lint typecheck test-native test-wasm

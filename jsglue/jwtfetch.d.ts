@@ -30,10 +30,13 @@ export interface StorageLike {
   removeItem(key: string): void
 }
 
-/** Everything about tokens. Without `refreshURL` or `refresh` nothing is refreshed. */
+/**
+ * Everything about tokens. Without `refreshURL` or `refresh` nothing is
+ * refreshed, and `create()` warns once; `refresh: null` says that is meant.
+ */
 export interface AuthConfig {
   /** Endpoint that exchanges a refresh token for new tokens; relative to `baseURL`. */
-  refreshURL?: string
+  refreshURL?: string | null
   /**
    * How the refresh request is sent. `'json'` (default): POST `{"refresh": token}`.
    * `'oauth2'`: POST form `grant_type=refresh_token&refresh_token=…[&client_id=…]` (RFC 6749 §6).
@@ -49,7 +52,7 @@ export interface AuthConfig {
    * Its message is never copied into jwtfetch's errors or warnings: it may
    * quote the token; log it inside the function to see it.
    */
-  refresh?: (refreshToken: string) => Promise<RefreshResult | null> | RefreshResult | null
+  refresh?: ((refreshToken: string) => Promise<RefreshResult | null> | RefreshResult | null) | null
   /** Statuses that mean "access token no longer good". Default `[401]`. */
   refreshOn?: number[]
   /** Seconds before the JWT `exp` at which a request refreshes first (at most half the token's lifetime). Default 30. */
@@ -215,9 +218,21 @@ export interface InterceptorManager<V> {
 /** Events of `auth.on`. */
 export type AuthEvent = 'tokens' | 'refresh' | 'expired'
 
+/** What a listener learns with each event. */
+export interface AuthEventDetail {
+  /** Whether there is a session after the change (a login or refresh: true; a logout or expiry: false). */
+  readonly authenticated: boolean
+  /** Whether the change was made in another tab (or by another instance or Go program sharing `storageKey`). */
+  readonly fromOtherTab: boolean
+}
+
 /** The token side of an instance. */
 export interface Auth {
-  /** Starts a session (after a login). Works before the runtime is ready too. */
+  /**
+   * Starts a session (after a login). Works before the runtime is ready too.
+   * Throws `ERR_BAD_OPTION_VALUE` at once when neither token is given (say,
+   * `{ access, refresh }`: the message names the fields to rename).
+   */
   setTokens(tokens: { accessToken?: string; refreshToken?: string; expiresIn?: number }): void
   /** Ends the session (logout). */
   clear(): void
@@ -228,7 +243,7 @@ export interface Auth {
   /** Forces a refresh (or joins the one in flight); resolves with the new access token. */
   refresh(): Promise<string>
   /** Listens to an event; returns the function that stops listening. */
-  on(event: AuthEvent, cb: (event: AuthEvent) => void): () => void
+  on(event: AuthEvent, cb: (event: AuthEvent, detail: AuthEventDetail) => void): () => void
 }
 
 /** An instance, shaped like an axios instance. */

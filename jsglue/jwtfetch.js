@@ -57,18 +57,7 @@ export function load({ wasmURL } = {}) {
 
 async function start(wasmURL) {
   const go = new globalThis.Go()
-  let instance
-  try {
-    ;({ instance } = await WebAssembly.instantiateStreaming(nativeFetch(wasmURL), go.importObject))
-  } catch (err) {
-    // instantiateStreaming needs Content-Type: application/wasm; servers
-    // that send something else still work, a little slower.
-    const resp = await nativeFetch(wasmURL)
-    if (!resp.ok) {
-      throw new JwtFetchError(`jwtfetch: cannot load ${wasmURL}: HTTP ${resp.status}`, 'ERR_NETWORK')
-    }
-    ;({ instance } = await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject))
-  }
+  const instance = await instantiate(wasmURL, go.importObject)
   return new Promise((resolve, reject) => {
     const ns = { fetch: nativeFetch }
     ns.ready = () => resolve(ns)
@@ -77,6 +66,54 @@ async function start(wasmURL) {
       reject(new JwtFetchError('jwtfetch: the wasm runtime exited', 'ERR_RUNTIME'))
     }, reject)
   })
+}
+
+// instantiate loads the wasm at url. Every way it can fail becomes one
+// JwtFetchError that names the URL and what to check: the page cannot do
+// anything about it at run time, the developer can.
+async function instantiate(url, imports) {
+  url = absolute(url)
+  const failed = (what, check, cause) =>
+    new JwtFetchError(`jwtfetch: cannot load the runtime from ${url}: ${what}; ${check}`, 'ERR_NETWORK', undefined, undefined, cause)
+  const get = async () => {
+    let resp
+    try {
+      resp = await nativeFetch(url)
+    } catch (e) {
+      throw failed('network error', 'check the URL, that the server is up and, on another origin, its CORS headers', e)
+    }
+    if (!resp.ok) {
+      throw failed(`HTTP ${resp.status}`, 'check that jwtfetch.wasm is served there (make build puts it next to jwtfetch.js) or pass its URL as wasmURL')
+    }
+    return resp
+  }
+  let resp = await get()
+  const type = (resp.headers.get('Content-Type') ?? '').split(';')[0].trim().toLowerCase()
+  if (type === 'application/wasm') {
+    try {
+      // Compiles while it downloads; needs that Content-Type.
+      return (await WebAssembly.instantiateStreaming(resp, imports)).instance
+    } catch {
+      // Read it once more (from the HTTP cache, usually) to say what it is.
+      resp = await get()
+    }
+  }
+  const bytes = new Uint8Array(await resp.arrayBuffer())
+  // Every wasm module starts with "\0asm". An HTML page here is the common
+  // mistake: a single-page app's fallback answers 200 for any path.
+  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart().toLowerCase()
+    const html = type === 'text/html' || head.startsWith('<!doctype html') || head.startsWith('<html')
+    throw failed(
+      html ? 'it answered an HTML page, not WebAssembly' : `it answered ${type || 'a file'} that is not WebAssembly`,
+      'check the path (a single-page app fallback answers any path with its index.html) and that jwtfetch.wasm is served there, or pass its URL as wasmURL',
+    )
+  }
+  try {
+    return (await WebAssembly.instantiate(bytes, imports)).instance
+  } catch (e) {
+    throw failed(`not a jwtfetch.wasm this module can run (${e?.name ?? 'Error'})`, 'serve the jwtfetch.wasm built with this jwtfetch.js (make build writes both)', e)
+  }
 }
 
 /**
@@ -176,6 +213,45 @@ function checkOrigins(origins) {
       'ERR_BAD_OPTION_VALUE',
     )
   })
+}
+
+// Names a login answer often uses for what setTokens calls accessToken,
+// refreshToken and expiresIn.
+const tokenAliases = {
+  access: 'accessToken',
+  access_token: 'accessToken',
+  token: 'accessToken',
+  refresh: 'refreshToken',
+  refresh_token: 'refreshToken',
+  expires_in: 'expiresIn',
+}
+
+// checkTokens returns setTokens' argument when jwtfetch can use it, and
+// throws at once otherwise, before the runtime is ready too. Messages name
+// fields, never values: those are tokens.
+function checkTokens(tokens) {
+  const bad = (msg) => new JwtFetchError(`jwtfetch: setTokens: ${msg}`, 'ERR_BAD_OPTION_VALUE')
+  if (tokens === null || typeof tokens !== 'object') {
+    throw bad('expects an object { accessToken, refreshToken, expiresIn? }')
+  }
+  const { accessToken, refreshToken, expiresIn } = tokens
+  for (const [name, v] of [['accessToken', accessToken], ['refreshToken', refreshToken]]) {
+    if (v != null && typeof v !== 'string') throw bad(`${name} must be a string, not ${typeof v}`)
+  }
+  if (expiresIn != null && !(typeof expiresIn === 'number' && expiresIn >= 0)) {
+    throw bad('expiresIn must be a number of seconds')
+  }
+  if (!accessToken && !refreshToken) {
+    // Field names only, and only ones that look like names.
+    const names = Object.keys(tokens).map((n) => (/^[A-Za-z_$][\w$]{0,31}$/.test(n) ? n : '…'))
+    const renames = names.filter((n) => n in tokenAliases).map((n) => `${tokenAliases[n]}: data.${n}`)
+    const got = names.length ? `got { ${names.join(', ')} }` : 'got neither'
+    throw bad(
+      `expects { accessToken, refreshToken }; ${got}` +
+        (renames.length ? `: write setTokens({ ${renames.join(', ')} })` : ''),
+    )
+  }
+  return { accessToken, refreshToken, expiresIn }
 }
 
 // The config the wasm needs, from create()'s config. Defaults as in API.md.
@@ -409,8 +485,19 @@ export function create(config = {}) {
   const decisions = new Map()
   const auth = config.auth ?? {}
   const origins = checkOrigins(auth.origins)
+  if (auth.refreshURL == null && auth.refresh == null && !('refresh' in auth) && !('refreshURL' in auth)) {
+    // The common slip: tokens are set, nothing can renew them, and the
+    // first expiry shows up as a plain 401 much later.
+    console.warn(
+      "jwtfetch: create() without auth.refreshURL (or auth.refresh): expired tokens will not be refreshed and requests get the server's 401; " +
+        'set auth.refreshURL, or auth.refresh: null if no refresh is wanted',
+    )
+  }
 
-  const dispatchEvent = (name) => {
+  // Go reports each event with what the change left (a session or none)
+  // and whether it came from another tab (or another instance sharing the
+  // storage): listeners get both as detail.
+  const dispatchEvent = (name, authenticated, fromOtherTab) => {
     if (name === 'expired' && typeof auth.onExpired === 'function') {
       try {
         auth.onExpired()
@@ -418,9 +505,10 @@ export function create(config = {}) {
         console.error(e)
       }
     }
+    const detail = Object.freeze({ authenticated: authenticated === true, fromOtherTab: fromOtherTab === true })
     for (const cb of listeners[name] ?? []) {
       try {
-        cb(name)
+        cb(name, detail)
       } catch (e) {
         console.error(e)
       }
@@ -631,8 +719,9 @@ export function create(config = {}) {
     auth: {
       // setTokens and clear work before the runtime is ready too: they
       // are applied as soon as it is, before any waiting request goes out.
-      setTokens({ accessToken, refreshToken, expiresIn } = {}) {
+      setTokens(tokens) {
         alive()
+        const { accessToken, refreshToken, expiresIn } = checkTokens(tokens)
         whenReady(() => check(ns.setTokens(need(), accessToken, refreshToken, expiresIn)))
       },
       clear() {

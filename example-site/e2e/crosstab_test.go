@@ -129,19 +129,28 @@ func TestTabsLogoutAndLogin(t *testing.T) {
 	s := newSite(t, time.Minute)
 	tabs := openTabs(t, s, 2)
 	a, b := tabs[0], tabs[1]
-	b.eval(`(window.tokenEvents = 0, api.auth.on('tokens', () => window.tokenEvents++), true)`, nil)
+	// Each tab records its tokens events as "authenticated fromOtherTab".
+	for _, tb := range tabs {
+		tb.eval(`(window.tokenEvents = [], api.auth.on('tokens', (_, d) => tokenEvents.push(d.authenticated + ' ' + d.fromOtherTab)), true)`, nil)
+	}
 
 	a.eval(`(api.auth.clear(), true)`, nil)
-	b.waitTrue(`!api.auth.isAuthenticated() && window.tokenEvents === 1`, "the logout reaches tab B with a tokens event")
+	b.waitTrue(`!api.auth.isAuthenticated() && window.tokenEvents.length === 1`, "the logout reaches tab B with a tokens event")
 	var code string
 	b.eval(`api.get('/api/me').then(() => 'ok', e => e.code + ' ' + e.response?.status)`, &code)
 	assert.Equal(t, "ERR_BAD_REQUEST 401", code, "B's next request is unauthenticated")
 
 	a.login()
-	b.waitTrue(`api.auth.isAuthenticated() && window.tokenEvents === 2`, "the login reaches tab B")
+	b.waitTrue(`api.auth.isAuthenticated() && window.tokenEvents.length === 2`, "the login reaches tab B")
 	var status int
 	b.eval(`api.get('/api/me').then(r => r.status)`, &status)
 	assert.Equal(t, 200, status, "B is logged in without a reload")
+
+	var events []string
+	a.eval(`tokenEvents`, &events)
+	assert.Equal(t, []string{"false false", "true false"}, events, "tab A: its own logout and login")
+	b.eval(`tokenEvents`, &events)
+	assert.Equal(t, []string{"false true", "true true"}, events, "tab B: the logout and login of another tab")
 }
 
 func TestTabsStuckLockHolder(t *testing.T) {

@@ -140,13 +140,15 @@ func TestEvents(t *testing.T) {
 	tb := newTab(t)
 	tb.openInstance(s, `{ baseURL: location.origin, auth: { refreshURL: '/auth/refresh', storage: 'memory',
 		onExpired: () => window.expiredCalls = (window.expiredCalls ?? 0) + 1 } }`)
-	tb.eval(`(window.events = [], ['tokens', 'refresh', 'expired'].forEach(e => api.auth.on(e, n => events.push(n))), true)`, nil)
+	// Each listener call is recorded as "name authenticated fromOtherTab".
+	tb.eval(`(window.events = [], ['tokens', 'refresh', 'expired'].forEach(e =>
+		api.auth.on(e, (n, d) => events.push(n + ' ' + d.authenticated + ' ' + d.fromOtherTab))), true)`, nil)
 	tb.login()
 	s.RevokeAccessTokens()
 	tb.eval(`api.get('/api/me')`, nil)
 	var events []string
 	tb.eval(`events`, &events)
-	assert.Equal(t, []string{"tokens", "tokens", "refresh"}, events, "login, then the refresh")
+	assert.Equal(t, []string{"tokens true false", "tokens true false", "refresh true false"}, events, "login, then the refresh")
 
 	s.RevokeAccessTokens()
 	s.SetRefreshFailure(401)
@@ -162,7 +164,7 @@ func TestEvents(t *testing.T) {
 		return { codes, events, expired: window.expiredCalls, authed: api.auth.isAuthenticated() }
 	})()`, &got)
 	assert.Equal(t, []string{"ERR_AUTH_EXPIRED", "ERR_AUTH_EXPIRED", "ERR_AUTH_EXPIRED", "ERR_AUTH_EXPIRED", "ERR_AUTH_EXPIRED"}, got.Codes)
-	assert.Equal(t, []string{"tokens", "expired"}, got.Events)
+	assert.Equal(t, []string{"tokens false false", "expired false false"}, got.Events)
 	assert.Equal(t, 1, got.Expired, "onExpired called once")
 	assert.False(t, got.Authed)
 

@@ -523,7 +523,7 @@ func TestTrustSmallEdges(t *testing.T) {
 		tb.eval(`(async () => {
 			const m = await import('/jsglue/jwtfetch.js')
 			const code = f => { try { f(); return 'no throw' } catch (e) { return e.code ?? e.name } }
-			const a = m.create({ baseURL: location.origin, auth: { storage: 'memory' } })
+			const a = m.create({ baseURL: location.origin, auth: { refresh: null, storage: 'memory' } })
 			a.auth.setTokens({ accessToken: 'queued' }) // queued until ready, then dropped
 			a.destroy()
 			const out = {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strconv"
 	"syscall/js"
 	"testing"
@@ -417,12 +418,13 @@ func TestRefusedRefreshRejectsAllAndClears(t *testing.T) {
 	srv.state.Set("refreshStatus", 400)
 	var events []string
 	onEvent := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		events = append(events, args[0].String())
+		events = append(events, fmt.Sprintf("%s %v %v", args[0].String(), args[1].Bool(), args[2].Bool()))
 		return nil
 	})
 	defer onEvent.Release()
 	ns, id := newTestClient(t, srv, map[string]any{"onEvent": onEvent})
 	ns.Call("setTokens", id, jwt(time.Now().Add(time.Hour)), "r1")
+	assert.Equal(t, []string{"tokens true false"}, events, "a login, made here")
 	_, value, _ := answer(t, authorize(ns, id, "https://api.test/me"))
 	events = nil
 	var ps []js.Value
@@ -439,7 +441,7 @@ func TestRefusedRefreshRejectsAllAndClears(t *testing.T) {
 	assert.False(t, ns.Call("isAuthenticated", id).Bool())
 	assert.True(t, ns.Call("accessToken", id).IsNull())
 	assert.True(t, authorize(ns, id, "https://api.test/me").IsNull(), "logged out: no token")
-	assert.Equal(t, []string{"tokens", "expired"}, events)
+	assert.Equal(t, []string{"tokens false false", "expired false false"}, events)
 }
 
 func TestOriginalFetchIsKept(t *testing.T) {

@@ -365,8 +365,8 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 		sc.Refresher = &session.HTTPRefresher{Poster: f, URL: u, Style: style, ClientID: optString(cfg.Get("clientId"))}
 	}
 	if on := cfg.Get("onEvent"); on.Type() == js.TypeFunction {
-		sc.OnEvent = func(e session.Event) {
-			_ = catch(func() { on.Invoke(e.String()) })
+		sc.OnEvent = func(e session.Event, d session.Detail) {
+			_ = catch(func() { on.Invoke(e.String(), d.Authenticated, d.FromOtherTab) })
 		}
 	}
 	c.scheme = sc.Scheme

@@ -477,7 +477,7 @@ func TestLeeway(t *testing.T) {
 	}
 }
 
-// A change adopted from elsewhere (the browser's poll calls adopt) is
+// A change adopted from elsewhere (the browser's poll calls Sync) is
 // reported FromOtherTab; the Transport's own changes after it are not.
 func TestAdoptedChangesAreFromOtherTab(t *testing.T) {
 	tr, _ := newFake(t, Config{})
@@ -488,7 +488,7 @@ func TestAdoptedChangesAreFromOtherTab(t *testing.T) {
 		got = append(got, ev)
 		mu.Unlock()
 	})
-	tr.adopt(session.EncodeState(session.NewTokens("theirs", "r", 0, time.Now().UnixMilli())))
+	tr.s.Sync(session.EncodeState(session.NewTokens("theirs", "r", 0, time.Now().UnixMilli())))
 	assert.Equal(t, "theirs", tr.AccessToken())
 	tr.SetTokens("mine", "r")
 	tr.Clear()

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/jwtfetch/jwtfetch/wasm/session"
 )
@@ -33,11 +32,6 @@ type Transport struct {
 
 	mu        sync.Mutex
 	listeners map[string][]*listener
-	// elsewhere counts the changes made elsewhere being adopted now: the
-	// events they cause are FromOtherTab. (A change made here at the very
-	// moment one is adopted would be reported as made elsewhere too: the
-	// session reports its events without saying who caused them.)
-	elsewhere atomic.Int32
 }
 
 type listener struct{ fn func(Event) }
@@ -286,14 +280,8 @@ func discard(resp *http.Response) {
 // (see syncStore).
 func (t *Transport) poll() {
 	if t.store != nil {
-		t.store.poll(t.adopt)
+		t.store.poll(t.s.Sync)
 	}
-}
-
-func (t *Transport) adopt(raw string) {
-	t.elsewhere.Add(1)
-	defer t.elsewhere.Add(-1)
-	t.s.Sync(raw)
 }
 
 // SetTokens starts a session with the tokens of a login. Either may be
@@ -367,8 +355,8 @@ func (t *Transport) On(name string, fn func(Event)) (remove func()) {
 }
 
 // event passes a session event to OnExpired and the listeners.
-func (t *Transport) event(e session.Event) {
-	ev := Event{Name: e.String(), Authenticated: t.s.IsAuthenticated(), FromOtherTab: t.elsewhere.Load() > 0}
+func (t *Transport) event(e session.Event, d session.Detail) {
+	ev := Event{Name: e.String(), Authenticated: d.Authenticated, FromOtherTab: d.FromOtherTab}
 	if e == session.EventExpired && t.onExpired != nil {
 		t.onExpired()
 	}

@@ -41,6 +41,15 @@ const (
 	EventExpired                  // the session was lost: refresh refused or impossible
 )
 
+// Detail describes the change an Event reports: whether the Client holds
+// a session after it, and whether it was made elsewhere (another tab, or
+// another instance or runtime sharing the storage) rather than by this
+// Client's own calls and refreshes.
+type Detail struct {
+	Authenticated bool
+	FromOtherTab  bool
+}
+
 func (e Event) String() string {
 	switch e {
 	case EventTokens:
@@ -84,8 +93,9 @@ type Config struct {
 	// which js/wasm builds do not have (the bridge sets its own).
 	Clock Clock
 	// OnEvent is called after each change, never with the Client's lock
-	// held, so it may call back into the Client.
-	OnEvent func(Event)
+	// held, so it may call back into the Client. Detail tells what the
+	// change left and where it came from.
+	OnEvent func(Event, Detail)
 	// Warn receives problems that are not errors of any request (storage
 	// failing, for one). Never called with a token in the message.
 	Warn func(msg string)
@@ -417,7 +427,7 @@ func (c *Client) refresh(ctx Ctx, failed string) (Tokens, error) {
 			events = c.endLocked()
 		}
 		c.mu.Unlock()
-		c.emit(events)
+		c.emit(events, Detail{})
 		return Tokens{}, errNoSession
 	}
 	f := c.joinLocked(failed)
@@ -498,11 +508,14 @@ func (c *Client) run(f *flight, st start) {
 	}
 	c.flight = nil
 	f.tok, f.err = t, err
+	// A rotation another tab made and this one read from the Shared store
+	// is that tab's change.
+	detail := Detail{Authenticated: c.tok.Valid(), FromOtherTab: committed && !fresh}
 	c.mu.Unlock()
 	// Listeners hear of the change before the waiters go on.
-	c.emit(events)
+	c.emit(events, detail)
 	close(f.done)
-	if committed && fresh {
+	if committed && fresh && c.cfg.Locker != nil && c.cfg.Shared != nil {
 		// Still holding the cross-tab lock: the next tab to take it
 		// reads this rotation.
 		c.publish(st.gen, t)
@@ -512,12 +525,13 @@ func (c *Client) run(f *flight, st start) {
 // obtain gets the tokens for a refresh: under the cross-tab lock when there
 // is one (its release function is left in *unlock), from another tab's
 // fresh result when there is one, else from the Refresher. fresh reports
-// that the tokens come from the Refresher, so other tabs must be told.
+// that the tokens come from this Client's own request to the Refresher, not
+// from another tab.
 func (c *Client) obtain(ctx Ctx, st start, unlock *func()) (t Tokens, fresh bool, err error) {
 	if c.cfg.Locker == nil {
 		// No lock, no sharing: each tab refreshes on its own.
 		t, err = c.refreshWith(ctx, st.refresh)
-		return t, false, err
+		return t, true, err
 	}
 	release, err := c.cfg.Locker.Lock(ctx)
 	if err != nil {
@@ -550,7 +564,7 @@ func (c *Client) obtain(ctx Ctx, st start, unlock *func()) (t Tokens, fresh bool
 		}
 	}
 	t, err = c.refreshWith(ctx, st.refresh)
-	return t, err == nil && c.cfg.Shared != nil, err
+	return t, true, err
 }
 
 // publish writes a refresh result to the Shared store for the other tabs,
@@ -657,8 +671,9 @@ func (c *Client) SetTokens(access, refresh string, expiresIn float64) {
 	c.gen++
 	c.changedLocked()
 	c.persistLocked()
+	detail := Detail{Authenticated: c.tok.Valid()}
 	c.mu.Unlock()
-	c.emit([]Event{EventTokens})
+	c.emit([]Event{EventTokens}, detail)
 }
 
 // Clear ends the session (logout). A refresh in flight is discarded: its
@@ -670,7 +685,7 @@ func (c *Client) Clear() {
 	c.changedLocked()
 	c.persistLocked()
 	c.mu.Unlock()
-	c.emit([]Event{EventTokens})
+	c.emit([]Event{EventTokens}, Detail{})
 }
 
 // Sync adopts a session value another tab (or another instance in this
@@ -695,8 +710,9 @@ func (c *Client) Sync(raw string) {
 	c.firstLife = t.Lifetime
 	c.gen++
 	c.changedLocked()
+	detail := Detail{Authenticated: c.tok.Valid(), FromOtherTab: true}
 	c.mu.Unlock()
-	c.emit([]Event{EventTokens})
+	c.emit([]Event{EventTokens}, detail)
 }
 
 // AccessToken returns the current access token, or "".
@@ -714,12 +730,12 @@ func (c *Client) IsAuthenticated() bool {
 	return c.tok.Valid()
 }
 
-func (c *Client) emit(events []Event) {
+func (c *Client) emit(events []Event, d Detail) {
 	if c.cfg.OnEvent == nil {
 		return
 	}
 	for _, e := range events {
-		c.cfg.OnEvent(e)
+		c.cfg.OnEvent(e, d)
 	}
 }
 

@@ -518,13 +518,42 @@ func TestEventsFireOutsideTheLock(t *testing.T) {
 	var h *harness
 	var seen []string
 	h = newHarness(t, func(c *Config) {
-		c.OnEvent = func(e Event) { seen = append(seen, e.String()+":"+boolStr(h.c.IsAuthenticated())) }
+		c.OnEvent = func(e Event, _ Detail) { seen = append(seen, e.String()+":"+boolStr(h.c.IsAuthenticated())) }
 	})
 	h.api.revoke(h.login())
 	_, err := h.get(context.Background())
 	require.NoError(t, err)
 	h.c.Clear()
 	assert.Equal(t, []string{"tokens:true", "tokens:true", "refresh:true", "tokens:false"}, seen)
+}
+
+// TestEventDetail checks what listeners learn with each event: whether a
+// session is left, and whether the change came from elsewhere.
+func TestEventDetail(t *testing.T) {
+	h := newHarness(t, nil)
+	h.api.revoke(h.login())
+	assert.Equal(t, []string{"tokens true false"}, h.events.seen(), "login")
+	_, err := h.get(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"tokens true false", "refresh true false"}, h.events.seen(), "refresh")
+
+	other := jwtAt(h.clock.Time(), time.Hour, 9)
+	h.c.Sync(EncodeState(NewTokens(other, "refresh-9", 0, h.clock.Time().UnixMilli())))
+	assert.Equal(t, []string{"tokens true true"}, h.events.seen(), "another tab's login or refresh")
+	h.c.Sync("")
+	assert.Equal(t, []string{"tokens false true"}, h.events.seen(), "another tab's logout")
+
+	h.login()
+	h.events.seen()
+	h.c.Clear()
+	assert.Equal(t, []string{"tokens false false"}, h.events.seen(), "logout")
+
+	h.api.revoke(h.login())
+	h.events.seen()
+	h.ref.fail(StatusError("POST /refresh", 401))
+	_, err = h.get(context.Background())
+	require.Error(t, err)
+	assert.Equal(t, []string{"tokens false false", "expired false false"}, h.events.seen(), "refused refresh")
 }
 
 func boolStr(b bool) string {

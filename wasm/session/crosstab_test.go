@@ -227,6 +227,8 @@ func TestTabsAdoptAnotherTabsRefresh(t *testing.T) {
 	assert.Equal(t, 200, resp.Status())
 	assert.EqualValues(t, 1, ts.server.calls.Load())
 	assert.Equal(t, ts.c[1].AccessToken(), ts.c[0].AccessToken())
+	assert.Equal(t, []string{"tokens true false", "refresh true false"}, ts.events[1].seen(), "the tab that refreshed")
+	assert.Equal(t, []string{"tokens true true", "refresh true true"}, ts.events[0].seen(), "the tab that adopted its result")
 }
 
 func TestSync(t *testing.T) {

@@ -77,7 +77,7 @@ func refused(err error) bool { return CodeOf(err) == CodeAuthExpired }
 
 var (
 	errNoSession   = &Error{Code: CodeAuthExpired, Message: "session expired: no refresh token"}
-	errNoRefresher = &Error{Code: CodeAuthExpired, Message: "no refresh is configured"}
+	errNoRefresher = &Error{Code: CodeAuthExpired, Message: "no refresh is configured (refreshURL or refresh)"}
 	errLoggedOut   = &Error{Code: CodeAuthExpired, Message: "session ended while the refresh was running"}
 )
 

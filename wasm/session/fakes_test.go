@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,16 +194,31 @@ func (r *fakeRefresher) presented() []string {
 	return append([]string(nil), r.seen...)
 }
 
-// eventLog records events.
+// eventLog records events and their details.
 type eventLog struct {
-	mu     sync.Mutex
-	events []Event
+	mu      sync.Mutex
+	events  []Event
+	details []Detail
 }
 
-func (l *eventLog) add(e Event) {
+func (l *eventLog) add(e Event, d Detail) {
 	l.mu.Lock()
 	l.events = append(l.events, e)
+	l.details = append(l.details, d)
 	l.mu.Unlock()
+}
+
+// seen lists the events as "name authenticated fromOtherTab" strings, and
+// forgets them.
+func (l *eventLog) seen() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for i, e := range l.events {
+		out = append(out, fmt.Sprintf("%s %t %t", e, l.details[i].Authenticated, l.details[i].FromOtherTab))
+	}
+	l.events, l.details = nil, nil
+	return out
 }
 
 func (l *eventLog) count(e Event) int {

@@ -143,6 +143,17 @@ func TestLockWithoutSharedStore(t *testing.T) {
 	assert.False(t, ts.shared.ok, "nothing was shared")
 }
 
+func TestSharedStoreWithoutLockIsNotUsed(t *testing.T) {
+	// Shared means something only under the lock: without one, each tab
+	// refreshes on its own and writes nothing there.
+	ts := newTabs(t, 1, func(c *Config) { c.Locker = nil })
+	ts.revokeAll()
+	resp, err := ts.c[0].Do(context.Background(), fakeReq{apiURL}, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 200, resp.Status())
+	assert.False(t, ts.shared.ok, "nothing was shared")
+}
+
 // copyingIat is a Refresher for a server that copies the login's iat into
 // every new access token, optionally telling its clock (ServerTime) on a
 // clock skewed by skew.
