@@ -198,7 +198,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.counters.RefreshRequests++
 	s.mu.Unlock()
-	delay, failure := s.refreshSettings()
+	delay, failure := s.takeRefreshSettings()
 	if !sleep(r.Context(), delay) {
 		fail(0, "") // the client is gone; its refresh token stays valid
 		return
@@ -377,8 +377,8 @@ func (s *Server) handleDebugCounters(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) handleDebugReset(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	s.counters = Counters{}
-	s.refreshDelay = 0
-	s.refreshFailure = 0
+	s.refreshDelay, s.delayOnce = 0, false
+	s.refreshFailure, s.failureOnce = 0, false
 	s.copyIat = false
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
@@ -389,23 +389,59 @@ func (s *Server) handleDebugRevokeAccess(w http.ResponseWriter, _ *http.Request)
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// debugOnce reads the optional ?once=1 of the refresh-delay and
+// refresh-failure endpoints: the setting then applies to the next refresh
+// request only.
+func debugOnce(w http.ResponseWriter, r *http.Request) (once, ok bool) {
+	v := r.URL.Query().Get("once")
+	if v == "" {
+		return false, true
+	}
+	once, err := strconv.ParseBool(v)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_once")
+		return false, false
+	}
+	return once, true
+}
+
+// handleDebugRefreshDelay sets SetRefreshDelay: ?ms=N, and with &once=1
+// SetRefreshDelayOnce.
 func (s *Server) handleDebugRefreshDelay(w http.ResponseWriter, r *http.Request) {
 	ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
 	if err != nil || ms < 0 || ms > int(maxSleep/time.Millisecond) {
 		writeError(w, http.StatusBadRequest, "invalid_ms")
 		return
 	}
-	s.SetRefreshDelay(time.Duration(ms) * time.Millisecond)
+	once, ok := debugOnce(w, r)
+	if !ok {
+		return
+	}
+	if once {
+		s.SetRefreshDelayOnce(time.Duration(ms) * time.Millisecond)
+	} else {
+		s.SetRefreshDelay(time.Duration(ms) * time.Millisecond)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// handleDebugRefreshFailure sets SetRefreshFailure: ?status=N, and with
+// &once=1 SetRefreshFailureOnce.
 func (s *Server) handleDebugRefreshFailure(w http.ResponseWriter, r *http.Request) {
 	status, err := strconv.Atoi(r.URL.Query().Get("status"))
 	if err != nil || (status != 0 && (status < 200 || status > 599)) {
 		writeError(w, http.StatusBadRequest, "invalid_status")
 		return
 	}
-	s.SetRefreshFailure(status)
+	once, ok := debugOnce(w, r)
+	if !ok {
+		return
+	}
+	if once {
+		s.SetRefreshFailureOnce(status)
+	} else {
+		s.SetRefreshFailure(status)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -100,6 +100,8 @@ type Server struct {
 	generation     uint64 // access tokens of older generations are revoked
 	refreshDelay   time.Duration
 	refreshFailure int
+	delayOnce      bool // refreshDelay applies to the next refresh request only
+	failureOnce    bool // refreshFailure applies to the next refresh request only
 	copyIat        bool
 	lastPrune      time.Time
 }
@@ -189,7 +191,17 @@ func (s *Server) SetRefreshDelay(d time.Duration) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refreshDelay = d
+	s.refreshDelay, s.delayOnce = d, false
+}
+
+// SetRefreshDelayOnce is SetRefreshDelay for the next refresh request only;
+// the one after it is answered at once again. A demo page uses it to show a
+// refresh that hangs without leaving the server hanging for later clicks.
+func (s *Server) SetRefreshDelayOnce(d time.Duration) {
+	s.SetRefreshDelay(d)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delayOnce = s.refreshDelay > 0
 }
 
 // SetRefreshFailure makes /auth/refresh answer status with a JSON error body
@@ -201,7 +213,16 @@ func (s *Server) SetRefreshFailure(status int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refreshFailure = status
+	s.refreshFailure, s.failureOnce = status, false
+}
+
+// SetRefreshFailureOnce is SetRefreshFailure for the next refresh request
+// only; later ones refresh normally again.
+func (s *Server) SetRefreshFailureOnce(status int) {
+	s.SetRefreshFailure(status)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failureOnce = s.refreshFailure != 0
 }
 
 // SetCopyIssuedAt makes every access token carry the iat of its session's
@@ -217,6 +238,22 @@ func (s *Server) refreshSettings() (time.Duration, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refreshDelay, s.refreshFailure
+}
+
+// takeRefreshSettings is refreshSettings for a refresh request that is
+// about to be answered: a delay or failure set for one request only is
+// used up.
+func (s *Server) takeRefreshSettings() (time.Duration, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delay, failure := s.refreshDelay, s.refreshFailure
+	if s.delayOnce {
+		s.refreshDelay, s.delayOnce = 0, false
+	}
+	if s.failureOnce {
+		s.refreshFailure, s.failureOnce = 0, false
+	}
+	return delay, failure
 }
 
 // routes builds the request router.

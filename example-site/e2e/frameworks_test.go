@@ -50,8 +50,9 @@ func TestFrameworks(t *testing.T) {
 			frameworkCheckInstances(tb, p.created)
 
 			tb.click("#login")
-			tb.waitText("#user", "demo")
+			tb.waitText("#user", "demo") // the token's sub claim
 			assert.Equal(t, "signed in", tb.text("#state"))
+			assert.WithinDuration(t, time.Now().Add(accessTTL), frameworkExpiry(tb), time.Second, "#expires: the token's exp claim")
 			first := tb.stored()
 			require.NotNil(t, first, "the session is stored after login")
 			assert.Zero(t, s.Counters().Refreshes)
@@ -60,10 +61,16 @@ func TestFrameworks(t *testing.T) {
 				time.Sleep(accessTTL + 500*time.Millisecond)
 				s.ResetCounters()
 				before := tb.text("#me")
+				expBefore := frameworkExpiry(tb)
 				tb.click("#load")
 				frameworkWait(tb, "#me shows a new profile", func() bool {
 					me := tb.text("#me")
 					return me != before && strings.Contains(me, `"user": "demo"`)
+				})
+				// The binding's claims follow the refresh: the page shows the
+				// new token's exp.
+				frameworkWait(tb, "#expires shows the refreshed token's exp", func() bool {
+					return frameworkExpiry(tb).After(expBefore)
 				})
 				c := s.Counters()
 				assert.EqualValues(t, 1, c.Refreshes, "refreshes")
@@ -91,9 +98,20 @@ func TestFrameworks(t *testing.T) {
 			last := tb.stored()
 			require.NotNil(t, last)
 
+			// A second tab of the page: the binding follows the session
+			// the first tab ends ('tokens' from another tab).
+			other := newTab(t)
+			other.open(s.URL + p.path)
+			other.waitText("#state", "signed in")
+			other.waitText("#user", "demo")
+
 			t.Run("logout", func(t *testing.T) {
 				tb.click("#logout")
 				tb.waitText("#state", "signed out")
+				other.waitText("#state", "signed out")
+				var user string
+				other.eval(`document.querySelector('#user').textContent`, &user)
+				assert.Equal(t, "?", user, "the other tab's claims are gone")
 				assert.Nil(t, tb.stored(), "storage is empty")
 				var keys int
 				tb.eval(`localStorage.length`, &keys)
@@ -142,8 +160,14 @@ func frameworkBundleFresh(bundle string) error {
 		}
 		return nil
 	}
-	for _, src := range []string{"src", "build.mjs", "package-lock.json"} {
-		if err := filepath.WalkDir(filepath.Join(frontend, src), check); err != nil {
+	// The bindings are bundled from jsglue/ (the core module is not: the
+	// pages load it from /jsglue/).
+	jsglue := filepath.Join(webDir, "..", "..", "jsglue")
+	for _, src := range []string{
+		filepath.Join(frontend, "src"), filepath.Join(frontend, "build.mjs"), filepath.Join(frontend, "package-lock.json"),
+		filepath.Join(jsglue, "vue.js"), filepath.Join(jsglue, "react.js"), filepath.Join(jsglue, "bindings.js"),
+	} {
+		if err := filepath.WalkDir(src, check); err != nil {
 			return fmt.Errorf("checking %s is up to date: %v", bundle, err)
 		}
 		if stale != "" {
@@ -165,6 +189,19 @@ func frameworkCheckInstances(tb *tab, created int) {
 	assert.Equal(tb.t, created, got.Created, "instances created")
 	assert.Equal(tb.t, 1, got.Alive, "instances alive")
 	assert.True(tb.t, got.API, "window.api is the instance")
+}
+
+// frameworkExpiry is the time the page shows in #expires (the
+// datetime attribute: the exp claim of the access token), or the zero time.
+func frameworkExpiry(tb *tab) time.Time {
+	tb.t.Helper()
+	var s string
+	tb.eval(`document.querySelector('#expires')?.dateTime ?? ''`, &s)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return at
 }
 
 // frameworkWait polls cond until it holds, or fails the test after a while.

@@ -1,5 +1,9 @@
-// The vanilla demo: log in, call a protected API across token expiry, log out.
+// The vanilla demo: log in, call a protected API across token expiry, log
+// out. This file is the jwtfetch usage; the timeline, the countdown and the
+// lesson buttons (timeline.js, lessons.js) only make it visible.
 import { create, isJwtFetchError } from '/jsglue/jwtfetch.js'
+import { Timeline, claims, countdown } from './timeline.js'
+import { setupLessons } from './lessons.js'
 
 const $ = (id) => document.getElementById(id)
 
@@ -7,19 +11,60 @@ export const api = create({
   baseURL: '/',
   auth: {
     refreshURL: '/auth/refresh',
+    // Short, so that the "refresh hangs" lesson ends quickly: after 4 s the
+    // requests waiting for a refresh reject with ECONNABORTED.
+    refreshTimeout: 4000,
     onExpired: () => show('session expired; please log in again'),
   },
 })
 // Exposed for the end-to-end tests and for playing in the console.
 window.api = api
 
-for (const ev of ['tokens', 'refresh', 'expired']) {
-  api.auth.on(ev, () => {
-    const li = document.createElement('li')
-    li.textContent = `${new Date().toLocaleTimeString()} ${ev}`
-    $('events').prepend(li)
-    render()
+const timeline = new Timeline(api, $('timeline'))
+
+// Events. A listener gets (name, detail): detail.authenticated tells whether
+// a session is left after the change, detail.fromOtherTab whether another tab
+// made it. A refresh reports 'tokens' and 'refresh' together, a refused
+// refresh 'tokens' and 'expired', so the events of one change are gathered
+// and logged as one line: login, refresh, logout or expired.
+let change = null
+let signedIn = false
+for (const name of ['tokens', 'refresh', 'expired']) {
+  api.auth.on(name, (name, detail) => {
+    if (!change) {
+      change = { names: new Set(), detail }
+      setTimeout(logChange)
+    }
+    change.names.add(name)
+    change.detail ??= detail
   })
+}
+
+function logChange() {
+  const { names, detail } = change
+  change = null
+  const now = detail?.authenticated ?? api.auth.isAuthenticated()
+  const elsewhere = detail?.fromOtherTab ?? false
+  let what
+  if (names.has('expired')) what = 'expired: the refresh was refused, logged out'
+  else if (names.has('refresh')) what = 'refresh'
+  else if (now) what = signedIn && elsewhere ? 'refresh' : 'login' // another tab's new token while signed in: its refresh
+  else what = 'logout'
+  const wasSignedIn = signedIn
+  signedIn = now
+  if (!now && !wasSignedIn && !names.has('expired')) return // nothing to tell
+  logEvent(elsewhere ? `${what} in another tab` : what)
+  render()
+  // Signed in by another tab: this one has no profile yet.
+  if (now && !wasSignedIn && elsewhere) loadProfile().catch(() => {})
+}
+
+function logEvent(text) {
+  const li = document.createElement('li')
+  li.dataset.event = text
+  li.append(`${new Date().toLocaleTimeString()} `, Object.assign(document.createElement('b'), { textContent: text }))
+  $('events').prepend(li)
+  while ($('events').children.length > 50) $('events').lastChild.remove()
 }
 
 function show(msg) {
@@ -31,6 +76,10 @@ function render() {
   $('login-form').hidden = signedIn
   $('profile').hidden = !signedIn
   $('state').textContent = signedIn ? 'signed in' : 'signed out'
+  // Who is signed in, from the access token's claims: known in every tab
+  // without a request.
+  $('user').textContent = (signedIn && claims(api.auth.accessToken())?.sub) || '?'
+  if (!signedIn) $('me').textContent = ''
 }
 
 async function loadProfile() {
@@ -50,6 +99,7 @@ async function loadProfile() {
 $('login-form').addEventListener('submit', async (ev) => {
   ev.preventDefault()
   show('')
+  timeline.begin('Log in', 'The login goes without a token (skipAuth); its answer gives the first token.', 'login')
   try {
     const { data } = await api.post(
       '/auth/login',
@@ -64,10 +114,14 @@ $('login-form').addEventListener('submit', async (ev) => {
   }
 })
 
-$('load').addEventListener('click', () => loadProfile().catch(() => {}))
+$('load').addEventListener('click', () => {
+  timeline.begin('Load profile', 'One request. Near the token\'s expiry it waits for a refresh first.', 'load')
+  loadProfile().catch(() => {})
+})
 
 $('burst').addEventListener('click', async () => {
   show('')
+  timeline.begin('20 requests at once', 'When the token is near its expiry: one refresh, then 20 requests with the new token.', 'burst')
   $('me').textContent = 'sending 20 requests…'
 
   const results = await Promise.allSettled(Array.from({ length: 20 }, () => api.get('/api/me')))
@@ -76,15 +130,18 @@ $('burst').addEventListener('click', async () => {
 })
 
 $('logout').addEventListener('click', async () => {
+  timeline.begin('Log out', 'The server ends the session, then clear() forgets the tokens here and in every tab.', 'logout')
   // Tell the server first (it revokes the session of the token we send),
   // then forget the tokens here; the logout holds even if the server is down.
   await api.post('/auth/logout', null, { skipRefresh: true, timeout: 3000 }).catch(() => {})
   api.auth.clear()
-  $('me').textContent = ''
   render()
 })
 
 await api.ready
+signedIn = api.auth.isAuthenticated()
 render()
+countdown(api, timeline, $('countdown'))
+await setupLessons(api, timeline, $('lessons'))
 document.body.dataset.ready = 'true'
 if (api.auth.isAuthenticated()) loadProfile().catch(() => {})

@@ -58,9 +58,14 @@ api.auth.setTokens({ accessToken: 'a', refreshToken: 'r' })
 const tok: string | null = api.auth.accessToken()
 const authed: boolean = api.auth.isAuthenticated()
 const fresh: Promise<string> = api.auth.refresh()
-const off: () => void = api.auth.on('tokens', (ev) => {
+const off: () => void = api.auth.on('tokens', (ev, detail) => {
   const name: 'tokens' | 'refresh' | 'expired' = ev
+  const signedIn: boolean = detail.authenticated
+  const elsewhere: boolean = detail.fromOtherTab
+  // @ts-expect-error the detail is read-only
+  detail.authenticated = false
 })
+create({ auth: { refresh: null } }) // no refresh, on purpose
 off()
 api.auth.clear()
 api.destroy()

@@ -1,16 +1,15 @@
 // The demo page as a React component: log in, call a protected API across
 // token expiry, log out. The element ids are the vanilla page's.
 import { useEffect, useState } from 'react'
-import { errorText, eventNames, expiredMessage, isCanceled } from '../shared/demo.js'
-import { useJwtFetch } from './jwtfetch.jsx'
+import { useJwtFetch } from 'jwtfetch/react'
+import { errorText, eventNames, expiredMessage, expiry, expiryText, isCanceled } from '../shared/demo.js'
 
 let nextEvent = 0
 
 export function App() {
-  const { api, isAuthenticated, ready, error: loadError } = useJwtFetch()
+  const { api, isAuthenticated, ready, error: loadError, claims, login, logout } = useJwtFetch()
   const [username, setUsername] = useState('demo')
   const [password, setPassword] = useState('demo123')
-  const [user, setUser] = useState('?')
   const [me, setMe] = useState('')
   const [error, setError] = useState('')
   const [events, setEvents] = useState([])
@@ -34,7 +33,6 @@ export function App() {
     setError('')
     try {
       const { data } = await api.get('/api/me', { signal })
-      setUser(data.user)
       setMe(JSON.stringify(data, null, 2))
     } catch (e) {
       if (!isCanceled(e)) setError(errorText(e))
@@ -53,12 +51,11 @@ export function App() {
     return () => ac.abort()
   }, [api, ready])
 
-  async function login(ev) {
+  async function submit(ev) {
     ev.preventDefault()
     setError('')
     try {
-      const { data } = await api.post('/auth/login', { username, password }, { skipAuth: true })
-      api.auth.setTokens({ accessToken: data.access, refreshToken: data.refresh })
+      await login('/auth/login', { username, password })
       await loadProfile()
     } catch (e) {
       setError(e.response?.status === 401 ? 'wrong user or password' : errorText(e))
@@ -73,18 +70,17 @@ export function App() {
     setMe(`${ok} of 20 succeeded`)
   }
 
-  async function logout() {
-    // Tell the server first (it revokes the session of the token we send),
-    // then forget the tokens here; the logout holds even if the server is down.
-    await api.post('/auth/logout', null, { skipRefresh: true, timeout: 3000 }).catch(() => {})
-    api.auth.clear()
+  async function signOut() {
+    // The server revokes the session of the token it is sent; the tokens
+    // are forgotten here even if it is down.
+    await logout('/auth/logout', { timeout: 3000 })
     setMe('')
   }
 
   const signedIn = ready && isAuthenticated
   return (
     <>
-      <form id="login-form" hidden={!ready || signedIn} onSubmit={login}>
+      <form id="login-form" hidden={!ready || signedIn} onSubmit={submit}>
         <label>
           User{' '}
           <input id="username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} />
@@ -104,13 +100,17 @@ export function App() {
       </form>
 
       <section id="profile" hidden={!signedIn}>
+        {/* The user and the expiry come from the access token's claims, which follow every refresh. */}
         <p>
-          Signed in as <strong id="user">{user}</strong>
+          Signed in as <strong id="user">{claims?.sub ?? '?'}</strong> · access token valid until{' '}
+          <time id="expires" dateTime={expiry(claims)?.toISOString()}>
+            {expiryText(claims)}
+          </time>
         </p>
         <p>
           <button id="load" onClick={() => loadProfile()}>Load profile</button>
           <button id="burst" onClick={burst}>20 requests at once</button>
-          <button id="logout" onClick={logout}>Log out</button>
+          <button id="logout" onClick={signOut}>Log out</button>
         </p>
         <pre id="me">{me}</pre>
       </section>

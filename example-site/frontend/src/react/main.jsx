@@ -2,9 +2,9 @@
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { create } from '/jsglue/jwtfetch.js'
+import { JwtFetchProvider } from 'jwtfetch/react'
 import { config, tracked } from '../shared/demo.js'
 import { App } from './App.jsx'
-import { JwtFetchProvider } from './jwtfetch.jsx'
 
 // Counts instances (window.__jwtfetchInstances) and exposes the live one as
 // window.api, for the end-to-end tests and for playing in the console.

@@ -1,6 +1,7 @@
 // What the Vue and React demo pages share with each other and with the
 // vanilla page (example-site/web/app.js): the jwtfetch config, how an error
-// is shown, and a counter of live instances for the end-to-end tests.
+// and the token's expiry are shown, and a counter of live instances for the
+// end-to-end tests.
 import { isJwtFetchError } from '/jsglue/jwtfetch.js'
 
 // config is the create() config of every demo page: the demo API is served
@@ -14,6 +15,16 @@ export const config = {
 export const eventNames = ['tokens', 'refresh', 'expired']
 
 export const expiredMessage = 'session expired; please log in again'
+
+// expiry is when the access token whose claims are given expires, or null.
+export function expiry(claims) {
+  return typeof claims?.exp === 'number' ? new Date(claims.exp * 1000) : null
+}
+
+// expiryText is expiry as the page shows it: the local time, or '?'.
+export function expiryText(claims) {
+  return expiry(claims)?.toLocaleTimeString() ?? '?'
+}
 
 // errorText is what the page shows for a failed request.
 export function errorText(e) {

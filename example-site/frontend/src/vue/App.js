@@ -2,16 +2,15 @@
 // token expiry, log out. Written with render functions, so the bundle needs
 // no template compiler; the element ids are the vanilla page's.
 import { defineComponent, h, onUnmounted, ref, watch } from 'vue'
-import { errorText, eventNames, expiredMessage, isCanceled } from '../shared/demo.js'
-import { useJwtFetch } from './jwtfetch.js'
+import { useJwtFetch } from 'jwtfetch/vue'
+import { errorText, eventNames, expiredMessage, expiry, expiryText } from '../shared/demo.js'
 
 export default defineComponent({
   name: 'App',
   setup() {
-    const { api, isAuthenticated, ready, error: loadError } = useJwtFetch()
+    const { api, isAuthenticated, ready, error: loadError, claims, login, logout } = useJwtFetch()
     const username = ref('demo')
     const password = ref('demo123')
-    const user = ref('?')
     const me = ref('')
     const error = ref('')
     const events = ref([])
@@ -32,7 +31,6 @@ export default defineComponent({
       error.value = ''
       try {
         const { data } = await api.get('/api/me')
-        user.value = data.user
         me.value = JSON.stringify(data, null, 2)
       } catch (e) {
         error.value = errorText(e)
@@ -49,16 +47,11 @@ export default defineComponent({
       { immediate: true },
     )
 
-    async function login(ev) {
+    async function submit(ev) {
       ev.preventDefault()
       error.value = ''
       try {
-        const { data } = await api.post(
-          '/auth/login',
-          { username: username.value, password: password.value },
-          { skipAuth: true },
-        )
-        api.auth.setTokens({ accessToken: data.access, refreshToken: data.refresh })
+        await login('/auth/login', { username: username.value, password: password.value })
         await loadProfile()
       } catch (e) {
         error.value = e.response?.status === 401 ? 'wrong user or password' : errorText(e)
@@ -73,11 +66,10 @@ export default defineComponent({
       me.value = `${ok} of 20 succeeded`
     }
 
-    async function logout() {
-      // Tell the server first (it revokes the session of the token we send),
-      // then forget the tokens here; the logout holds even if the server is down.
-      await api.post('/auth/logout', null, { skipRefresh: true, timeout: 3000 }).catch(() => {})
-      api.auth.clear()
+    async function signOut() {
+      // The server revokes the session of the token it is sent; the tokens
+      // are forgotten here even if it is down.
+      await logout('/auth/logout', { timeout: 3000 })
       me.value = ''
     }
 
@@ -86,7 +78,7 @@ export default defineComponent({
     return () => {
       const signedIn = ready.value && isAuthenticated.value
       return [
-        h('form', { id: 'login-form', hidden: !ready.value || signedIn, onSubmit: login }, [
+        h('form', { id: 'login-form', hidden: !ready.value || signedIn, onSubmit: submit }, [
           h('label', [
             'User ',
             h('input', {
@@ -111,11 +103,18 @@ export default defineComponent({
           h('button', { id: 'login', type: 'submit' }, 'Log in'),
         ]),
         h('section', { id: 'profile', hidden: !signedIn }, [
-          h('p', ['Signed in as ', h('strong', { id: 'user' }, user.value)]),
+          // The user and the expiry come from the access token's claims,
+          // which follow every refresh.
+          h('p', [
+            'Signed in as ',
+            h('strong', { id: 'user' }, claims.value?.sub ?? '?'),
+            ' · access token valid until ',
+            h('time', { id: 'expires', datetime: expiry(claims.value)?.toISOString() }, expiryText(claims.value)),
+          ]),
           h('p', [
             h('button', { id: 'load', onClick: loadProfile }, 'Load profile'),
             h('button', { id: 'burst', onClick: burst }, '20 requests at once'),
-            h('button', { id: 'logout', onClick: logout }, 'Log out'),
+            h('button', { id: 'logout', onClick: signOut }, 'Log out'),
           ]),
           h('pre', { id: 'me' }, me.value),
         ]),

@@ -1,8 +1,8 @@
 // Entry point of the Vue demo page (/vue/).
 import { createApp, nextTick } from 'vue'
+import { createJwtFetch } from 'jwtfetch/vue'
 import { config, tracked } from '../shared/demo.js'
 import App from './App.js'
-import { createJwtFetch } from './jwtfetch.js'
 
 const jwtfetch = createJwtFetch(config)
 // Exposed for the end-to-end tests and for playing in the console.
