@@ -89,6 +89,19 @@ export interface AuthConfig {
   refreshOnNetworkError?: boolean
   /** Called once when the session cannot be refreshed (the tokens are cleared). */
   onExpired?: () => void
+  /**
+   * Where the refresh token lives. `'storage'` (default): in `storage`, with
+   * the access token. `'cookie'`: in the server's HttpOnly cookie; the access
+   * token stays in memory, storage holds only a "signed in" marker, tabs
+   * share new tokens over a BroadcastChannel, and a refresh POSTs
+   * `refreshURL` with credentials and the XSRF header.
+   */
+  mode?: 'storage' | 'cookie'
+  /**
+   * POSTed with credentials (and the XSRF header) by `auth.clear()`, so the
+   * server can end the session and delete its cookie. Relative to `baseURL`.
+   */
+  logoutURL?: string | null
 }
 
 /** How the response body is read. */
@@ -143,6 +156,14 @@ export interface RequestConfig<D = RequestData> {
   timeout?: number
   /** Send cookies to other origins (fetch `credentials: 'include'`). */
   withCredentials?: boolean
+  /**
+   * The readable cookie whose value is sent in `xsrfHeaderName` on requests
+   * with credentials to allowed origins (the refresh in cookie mode too), as
+   * axios does. Default `'XSRF-TOKEN'`.
+   */
+  xsrfCookieName?: string
+  /** The header that carries the `xsrfCookieName` cookie's value. Default `'X-XSRF-TOKEN'`. */
+  xsrfHeaderName?: string
   /** Which statuses resolve; others reject with `ERR_BAD_REQUEST`/`ERR_BAD_RESPONSE`. Default: 2xx. null: all resolve. */
   validateStatus?: ((status: number) => boolean) | null
   /** How the body is read. Default `'json'`: parsed when the content type is JSON, else text. */

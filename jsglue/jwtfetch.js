@@ -229,7 +229,7 @@ const tokenAliases = {
 // checkTokens returns setTokens' argument when jwtfetch can use it, and
 // throws at once otherwise, before the runtime is ready too. Messages name
 // fields, never values: those are tokens.
-function checkTokens(tokens) {
+function checkTokens(tokens, cookieMode) {
   const bad = (msg) => new JwtFetchError(`jwtfetch: setTokens: ${msg}`, 'ERR_BAD_OPTION_VALUE')
   if (tokens === null || typeof tokens !== 'object') {
     throw bad('expects an object { accessToken, refreshToken, expiresIn? }')
@@ -242,6 +242,9 @@ function checkTokens(tokens) {
     throw bad('expiresIn must be a number of seconds')
   }
   if (!accessToken && !refreshToken) {
+    // In cookie mode the session may start from the cookie alone: the
+    // first request that needs a token refreshes first.
+    if (cookieMode && !Object.keys(tokens).some((n) => n in tokenAliases)) return {}
     // Field names only, and only ones that look like names.
     const names = Object.keys(tokens).map((n) => (/^[A-Za-z_$][\w$]{0,31}$/.test(n) ? n : '…'))
     const renames = names.filter((n) => n in tokenAliases).map((n) => `${tokenAliases[n]}: data.${n}`)
@@ -254,13 +257,38 @@ function checkTokens(tokens) {
   return { accessToken, refreshToken, expiresIn }
 }
 
-// The config the wasm needs, from create()'s config. Defaults as in API.md.
-function wasmConfig(config, origins, dispatch) {
-  const auth = config.auth ?? {}
+// allowedOrigins is auth.origins, or its default: baseURL's origin and the
+// page's.
+function allowedOrigins(config, origins) {
   const base = config.baseURL ? absolute(config.baseURL) : globalThis.location?.href
-  origins ??= [originOf(base), pageOrigin()].filter(Boolean)
+  return [...new Set(origins ?? [originOf(base), pageOrigin()].filter(Boolean))]
+}
+
+// readCookie returns the value of the cookie name as the page can read it,
+// '' when there is none.
+function readCookie(name) {
+  if (!name || typeof document === 'undefined') return ''
+  for (const part of document.cookie.split(';')) {
+    const i = part.indexOf('=')
+    if (i >= 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim())
+      } catch {
+        return part.slice(i + 1).trim()
+      }
+    }
+  }
+  return ''
+}
+
+// The config the wasm needs, from create()'s config. Defaults as in API.md.
+function wasmConfig(config, origins, dispatch, xsrfValue) {
+  const auth = config.auth ?? {}
   return {
-    origins: [...new Set(origins)],
+    origins,
+    mode: auth.mode,
+    xsrfHeaderName: config.xsrfHeaderName ?? 'X-XSRF-TOKEN',
+    xsrfValue,
     refreshURL: auth.refreshURL ? absolute(resolveURL(auth.refreshURL, config.baseURL)) : undefined,
     refreshStyle: auth.refreshStyle,
     clientId: auth.clientId,
@@ -484,7 +512,25 @@ export function create(config = {}) {
   let ctl = null
   const decisions = new Map()
   const auth = config.auth ?? {}
-  const origins = checkOrigins(auth.origins)
+  const origins = allowedOrigins(config, checkOrigins(auth.origins))
+  if (auth.mode != null && auth.mode !== 'storage' && auth.mode !== 'cookie') {
+    throw new JwtFetchError(`jwtfetch: auth.mode must be 'storage' or 'cookie', not '${auth.mode}'`, 'ERR_BAD_OPTION_VALUE')
+  }
+  const cookieMode = auth.mode === 'cookie'
+  const logoutURL = auth.logoutURL ? absolute(resolveURL(auth.logoutURL, config.baseURL)) : null
+  // xsrfHeader returns the XSRF header (axios's xsrfCookieName and
+  // xsrfHeaderName) for a request with credentials to url: [name, value]
+  // when url is on an allowed origin and the cookie is readable, else null.
+  const xsrfValue = () => readCookie(defaults.xsrfCookieName ?? 'XSRF-TOKEN')
+  const xsrfHeader = (url) => {
+    const value = origins.includes(originOf(url, globalThis.location?.href)) ? xsrfValue() : ''
+    return value ? [defaults.xsrfHeaderName ?? 'X-XSRF-TOKEN', value] : null
+  }
+  // xsrf adds the XSRF header to a plain headers object unless it is set.
+  const xsrf = (url, headers) => {
+    const h = xsrfHeader(url)
+    if (h && !Object.keys(headers).some((k) => k.toLowerCase() === h[0].toLowerCase())) headers[h[0]] = h[1]
+  }
   if (auth.refreshURL == null && auth.refresh == null && !('refresh' in auth) && !('refreshURL' in auth)) {
     // The common slip: tokens are set, nothing can renew them, and the
     // first expiry shows up as a plain 401 much later.
@@ -518,7 +564,7 @@ export function create(config = {}) {
   const ready = load(config.wasmURL ? { wasmURL: config.wasmURL } : undefined).then((n) => {
     if (destroyed) return
     ns = n
-    ;[id, retryStatuses, retryNetwork, ctl] = check(ns.newClient(wasmConfig(config, origins, dispatchEvent)))
+    ;[id, retryStatuses, retryNetwork, ctl] = check(ns.newClient(wasmConfig(config, origins, dispatchEvent, xsrfValue)))
   })
   ready.catch(() => {}) // reported to whoever awaits a request
 
@@ -622,6 +668,15 @@ export function create(config = {}) {
 
   // fetch has exactly window.fetch's contract, plus auth and refresh.
   async function instanceFetch(input, init) {
+    const h = init?.credentials === 'include' && (typeof input === 'string' || input instanceof URL) ? xsrfHeader(absolute(String(input))) : null
+    if (h) {
+      // The XSRF header, as on requests with withCredentials.
+      const headers = new Headers(init.headers)
+      if (!headers.has(h[0])) {
+        headers.set(h[0], h[1])
+        init = { ...init, headers }
+      }
+    }
     try {
       return await authFetch(input, init, init?.skipAuth, init?.skipRefresh)
     } catch (e) {
@@ -656,6 +711,7 @@ export function create(config = {}) {
       signals.push(ac.signal)
     }
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
+    if (c.withCredentials) xsrf(url, headers)
     const init = {
       method,
       headers,
@@ -710,6 +766,22 @@ export function create(config = {}) {
     return p
   }
 
+  // logout tells the server (auth.logoutURL) that the session ended, with
+  // the cookies and the XSRF header, so it can revoke the refresh token
+  // and delete its cookie. The session is already cleared here, whatever
+  // the answer; a failure is a warning that names the URL, nothing else.
+  const logout = (url) => {
+    const headers = { accept: 'application/json, text/plain, */*' }
+    xsrf(url, headers)
+    nativeFetch(url, { method: 'POST', headers, credentials: 'include', cache: 'no-store', redirect: 'manual' }).then(
+      (resp) => {
+        if (!resp.ok && resp.type !== 'opaqueredirect') console.warn(`jwtfetch: logout: POST ${url} answered ${resp.status}; the session is cleared here`)
+        resp.body?.cancel().catch(() => {})
+      },
+      () => console.warn(`jwtfetch: logout: POST ${url} failed (network error); the session is cleared here`),
+    )
+  }
+
   const instance = {
     ready,
     defaults,
@@ -721,12 +793,17 @@ export function create(config = {}) {
       // are applied as soon as it is, before any waiting request goes out.
       setTokens(tokens) {
         alive()
-        const { accessToken, refreshToken, expiresIn } = checkTokens(tokens)
+        let { accessToken, refreshToken, expiresIn } = checkTokens(tokens, cookieMode)
+        if (cookieMode && refreshToken) {
+          console.warn("jwtfetch: setTokens: in cookie mode the refresh token is the server's HttpOnly cookie; the refreshToken given is not kept")
+          refreshToken = undefined
+        }
         whenReady(() => check(ns.setTokens(need(), accessToken, refreshToken, expiresIn)))
       },
       clear() {
         alive()
         whenReady(() => check(ns.clear(need())))
+        if (logoutURL) logout(logoutURL)
       },
       accessToken() {
         alive()

@@ -23,7 +23,7 @@ const (
 )
 
 // echoedHeaders are the request headers the echo endpoints report.
-var echoedHeaders = []string{"authorization", "content-type", "x-test", "x-request-id"}
+var echoedHeaders = []string{"authorization", "content-type", "x-test", "x-request-id", "x-xsrf-token"}
 
 // writeJSON answers status with v as JSON. Answers are never cached: some
 // carry tokens (RFC 6749 section 5.1).
@@ -114,9 +114,16 @@ func (s *Server) checkPassword(user, password string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1 && ok && user != ""
 }
 
+// handleLogin checks a user's password and starts a session. Its answer
+// carries both tokens, or, with "mode": "cookie", only the access token,
+// the refresh token going into the HttpOnly refresh cookie (see cookie.go).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	var user, password string
-	if _, err := readBody(w, r, map[string]*string{"username": &user, "password": &password}); err != nil {
+	var user, password, mode string
+	if _, err := readBody(w, r, map[string]*string{"username": &user, "password": &password, "mode": &mode}); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request")
+		return
+	}
+	if mode != "" && mode != "cookie" && mode != "json" {
 		writeError(w, http.StatusBadRequest, "invalid_request")
 		return
 	}
@@ -137,6 +144,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "server_error")
+		return
+	}
+	if mode == "cookie" {
+		s.setSessionCookies(w, r, pair.refresh, randomString(24))
+		writeJSON(w, http.StatusOK, map[string]any{
+			"access":     pair.access,
+			"expires_in": pair.expiresIn,
+		})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -177,6 +192,13 @@ func injectedError(status int) string {
 // handleRefresh rotates a refresh token. JSON requests ({"refresh": ...})
 // get {"access","refresh","expires_in"}; form requests (RFC 6749 section 6)
 // get the OAuth 2 token response, and 400 rather than 401 for invalid_grant.
+//
+// A request whose body has no refresh token uses the refresh cookie's
+// (cookie mode), if its XSRF header repeats the XSRF cookie (else 403
+// xsrf_failed, and the token is not used); the rotated token goes back as
+// the new cookie and the answer carries none. A failed cookie refresh leaves
+// the cookies alone: the answer may be a late one, racing a logout and a
+// new login whose cookie it must not delete.
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	var token, refreshToken, grantType string
 	form, parseErr := readBody(w, r, map[string]*string{
@@ -184,6 +206,12 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	})
 	if form {
 		token = refreshToken
+	}
+	byCookie := false
+	if token == "" && parseErr == nil {
+		if c := cookieValue(r, RefreshCookie); c != "" {
+			token, byCookie = c, true
+		}
 	}
 
 	fail := func(status int, code string) {
@@ -207,6 +235,12 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	case parseErr != nil:
 		fail(http.StatusBadRequest, "invalid_request")
 		return
+	case byCookie && !validXSRF(r):
+		s.mu.Lock()
+		s.counters.XSRFFailures++
+		s.mu.Unlock()
+		fail(http.StatusForbidden, "xsrf_failed")
+		return
 	case failure != 0:
 		fail(failure, injectedError(failure))
 		return
@@ -224,11 +258,17 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	pair, err := s.rotateLocked(token, now)
 	if err == nil {
 		s.counters.Refreshes++
+		if byCookie {
+			s.counters.CookieRefreshes++
+		}
 	} else {
 		s.counters.RefreshFailures++
 	}
 	s.mu.Unlock()
 
+	if err == nil && byCookie {
+		s.setSessionCookies(w, r, pair.refresh, cookieValue(r, XSRFCookie))
+	}
 	switch {
 	case errors.Is(err, errInvalidGrant) && form:
 		writeError(w, http.StatusBadRequest, "invalid_grant")
@@ -236,12 +276,23 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "invalid_grant")
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "server_error")
+	case form && byCookie:
+		writeJSON(w, http.StatusOK, map[string]any{
+			"access_token": pair.access,
+			"token_type":   "Bearer",
+			"expires_in":   pair.expiresIn,
+		})
 	case form:
 		writeJSON(w, http.StatusOK, map[string]any{
 			"access_token":  pair.access,
 			"refresh_token": pair.refresh,
 			"token_type":    "Bearer",
 			"expires_in":    pair.expiresIn,
+		})
+	case byCookie:
+		writeJSON(w, http.StatusOK, map[string]any{
+			"access":     pair.access,
+			"expires_in": pair.expiresIn,
 		})
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{
@@ -254,30 +305,40 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 
 // handleLogout ends the session of the refresh token in the body
 // ({"refresh": ...}, or form refresh / refresh_token), or else of the
-// bearer access token. It always answers 204.
+// bearer access token, and the session of the refresh cookie; when the
+// request had the cookie mode's cookies, it deletes them. It always answers
+// 204. It asks for no XSRF header: a forged logout can only end a session,
+// and SameSite=Strict keeps the cookie from other sites' requests anyway.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	var token, refreshToken string
 	_, _ = readBody(w, r, map[string]*string{"refresh": &token, "refresh_token": &refreshToken})
 	if token == "" {
 		token = refreshToken
 	}
+	cookie := cookieValue(r, RefreshCookie)
 	var session string
-	if token == "" {
+	if token == "" && cookie == "" {
 		if claims, err := s.parseAccess(bearerToken(r.Header.Get("Authorization"))); err == nil {
 			session = claims.Session
 		}
 	}
 	s.mu.Lock()
-	if token != "" {
-		if e := s.refreshTokens[hashToken(token)]; e != nil {
-			session = e.family
+	sessions := []string{session}
+	for _, t := range []string{token, cookie} {
+		if e := s.refreshTokens[hashToken(t)]; t != "" && e != nil {
+			sessions = append(sessions, e.family)
 		}
 	}
-	if fam := s.families[session]; fam != nil {
-		fam.revoked = true
+	for _, id := range sessions {
+		if fam := s.families[id]; fam != nil {
+			fam.revoked = true
+		}
 	}
 	s.counters.Logouts++
 	s.mu.Unlock()
+	if cookie != "" || cookieValue(r, XSRFCookie) != "" {
+		clearSessionCookies(w, r)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

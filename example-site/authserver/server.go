@@ -2,11 +2,12 @@
 // example site and its browser tests.
 //
 // It issues short-lived HS256 JWT access tokens and opaque, rotating refresh
-// tokens, protects a few /api/* endpoints with them, offers unauthenticated
-// /public/* helpers, and can serve the example site's static files. All state
-// lives in memory. Test hooks (counters, revocation, slow or failing
-// refreshes) are available as methods and, when Config.Debug is set, as
-// /debug/* endpoints.
+// tokens, in the JSON body or, in cookie mode (cookie.go), as an HttpOnly
+// cookie guarded by an XSRF cookie and header; it protects a few /api/*
+// endpoints with them, offers unauthenticated /public/* helpers, and can
+// serve the example site's static files. All state lives in memory. Test
+// hooks (counters, revocation, slow or failing refreshes) are available as
+// methods and, when Config.Debug is set, as /debug/* endpoints.
 //
 // The server never logs: tokens must not end up in logs.
 package authserver
@@ -52,6 +53,9 @@ type Config struct {
 	WebDir string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// RecordIssued keeps every issued token pair in memory for Issued.
+	// For tests only: the server otherwise keeps no token, only hashes.
+	RecordIssued bool
 }
 
 // DefaultAllowOrigins allows http://localhost and http://127.0.0.1 origins
@@ -80,6 +84,10 @@ type Counters struct {
 	Unauthorized    int64 `json:"unauthorized"`    // /api/* requests rejected with 401
 	Logouts         int64 `json:"logouts"`         // calls to /auth/logout
 	APICalls        int64 `json:"apiCalls"`        // authorized /api/* requests
+	// Cookie mode's counters are left out of the JSON while they are zero,
+	// so that /debug/counters reads as before for the other modes.
+	CookieRefreshes int64 `json:"cookieRefreshes,omitempty"` // of Refreshes, those made with the refresh cookie
+	XSRFFailures    int64 `json:"xsrfFailures,omitempty"`    // cookie refreshes refused for a missing or wrong XSRF header
 }
 
 // Server is the demo auth API. It implements http.Handler and is safe for
@@ -104,6 +112,8 @@ type Server struct {
 	failureOnce    bool // refreshFailure applies to the next refresh request only
 	copyIat        bool
 	lastPrune      time.Time
+	recordIssued   bool
+	issued         []Issued // with Config.RecordIssued
 }
 
 // New returns a Server configured by cfg, with defaults for zero fields.
@@ -113,6 +123,7 @@ func New(cfg Config) *Server {
 		refreshTTL:    cfg.RefreshTTL,
 		allowOrigin:   cfg.AllowOrigins,
 		now:           cfg.Now,
+		recordIssued:  cfg.RecordIssued,
 		refreshTokens: make(map[[32]byte]*refreshEntry),
 		families:      make(map[string]*family),
 	}

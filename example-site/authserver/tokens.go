@@ -166,6 +166,9 @@ func (s *Server) issueLocked(id string, fam *family, now time.Time) (tokenPair, 
 	refresh := randomString(32)
 	refreshExp := now.Add(s.refreshTTL)
 	s.refreshTokens[hashToken(refresh)] = &refreshEntry{family: id, expires: refreshExp}
+	if s.recordIssued {
+		s.issued = append(s.issued, Issued{Access: access, Refresh: refresh, Session: id})
+	}
 	for _, t := range []time.Time{refreshExp, exp.t} {
 		if t.After(fam.expires) {
 			fam.expires = t

@@ -121,8 +121,24 @@ var readmeChecks = map[string]func(t *testing.T, s *site, tb *tab){
 		tb.eval(`scope.seen`, &seen)
 		assert.Equal(t, []string{"signed in or refreshed", "signed in or refreshed", "refreshed", "signed out in another tab"}, seen)
 	},
+	// Cookie mode: nothing in storage but a marker, logout tells the server.
+	"api.auth.clear() // POSTs /auth/logout": func(t *testing.T, s *site, tb *tab) {
+		var got struct {
+			Me     int
+			Authed bool
+			Stored string
+		}
+		tb.eval(`({ me: scope.me.status, authed: scope.api.auth.isAuthenticated(), stored: JSON.stringify(localStorage) })`, &got)
+		assert.Equal(t, 200, got.Me)
+		assert.False(t, got.Authed)
+		assert.Equal(t, "{}", got.Stored, "not even the marker after the logout")
+		c := s.Counters()
+		assert.EqualValues(t, 1, c.Logins)
+		assert.EqualValues(t, 1, c.Logouts, "the server was told")
+		tb.waitTrue(`document.cookie === ''`, "the server deleted the XSRF cookie at the logout")
+	},
 	// Usage: log in, two requests, log out.
-	"const me = await api.get('/api/me')": func(t *testing.T, s *site, tb *tab) {
+	"const res = await api.fetch('/api/me')": func(t *testing.T, s *site, tb *tab) {
 		var got struct {
 			Me, Res int
 			User    string

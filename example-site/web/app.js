@@ -1,16 +1,26 @@
 // The vanilla demo: log in, call a protected API across token expiry, log
 // out. This file is the jwtfetch usage; the timeline, the countdown and the
 // lesson buttons (timeline.js, lessons.js) only make it visible.
+//
+// /?mode=cookie runs it in cookie mode: the server keeps the refresh token
+// in an HttpOnly cookie (Path=/auth) and the access token stays in memory.
+// Only create()'s options, the login and the logout differ.
 import { create, isJwtFetchError } from '/jsglue/jwtfetch.js'
 import { Timeline, claims, countdown } from './timeline.js'
 import { setupLessons } from './lessons.js'
 
 const $ = (id) => document.getElementById(id)
+const cookieMode = new URLSearchParams(location.search).get('mode') === 'cookie'
 
 export const api = create({
   baseURL: '/',
   auth: {
-    refreshURL: '/auth/refresh',
+    refreshURL: '/auth/refresh', // in cookie mode POSTed with the cookie and the X-XSRF-TOKEN header
+    ...(cookieMode && {
+      mode: 'cookie',
+      logoutURL: '/auth/logout', // clear() POSTs it: the server revokes the session and deletes the cookie
+      storageKey: 'jwtfetch-cookie', // apart from the storage-mode session on this origin
+    }),
     // Short, so that the "refresh hangs" lesson ends quickly: after 4 s the
     // requests waiting for a refresh reject with ECONNABORTED.
     refreshTimeout: 4000,
@@ -21,6 +31,39 @@ export const api = create({
 window.api = api
 
 const timeline = new Timeline(api, $('timeline'))
+
+if (cookieMode) {
+  document.title = 'jwtfetch demo: cookie mode'
+  $('title').textContent = 'jwtfetch demo: cookie mode'
+  $('mode-toggle').textContent = 'storage mode'
+  $('mode-toggle').href = '/'
+  $('readable-note').append(' In cookie mode there is no token here: the refresh cookie is HttpOnly.')
+}
+
+// showReadable lists what any script of this page can read, with token
+// values replaced by their length: in storage mode both tokens are there, in
+// cookie mode a marker and the XSRF cookie, which is no credential.
+function showReadable() {
+  const hide = (v) => (typeof v === 'string' && v.length > 24 ? `<${v.length} characters>` : JSON.stringify(v))
+  const describe = (value) => {
+    try {
+      const o = JSON.parse(value)
+      if (o && typeof o === 'object') return `{ ${Object.entries(o).map(([k, v]) => `${k}: ${hide(v)}`).join(', ')} }`
+    } catch {}
+    return hide(value)
+  }
+  const lines = []
+  for (const [name, s] of [['localStorage', localStorage], ['sessionStorage', sessionStorage]]) {
+    for (let i = 0; i < s.length; i++) lines.push(`${name} ${s.key(i)} = ${describe(s.getItem(s.key(i)))}`)
+  }
+  for (const c of document.cookie.split('; ').filter(Boolean)) {
+    const i = c.indexOf('=')
+    lines.push(`cookie ${c.slice(0, i)} = ${hide(c.slice(i + 1))}`)
+  }
+  $('readable').textContent = lines.join('\n') || '(nothing)'
+}
+showReadable()
+setInterval(showReadable, 1000)
 
 // Events. A listener gets (name, detail): detail.authenticated tells whether
 // a session is left after the change, detail.fromOtherTab whether another tab
@@ -72,6 +115,7 @@ function show(msg) {
 }
 
 function render() {
+  showReadable()
   const signedIn = api.auth.isAuthenticated()
   $('login-form').hidden = signedIn
   $('profile').hidden = !signedIn
@@ -101,12 +145,16 @@ $('login-form').addEventListener('submit', async (ev) => {
   show('')
   timeline.begin('Log in', 'The login goes without a token (skipAuth); its answer gives the first token.', 'login')
   try {
-    const { data } = await api.post(
-      '/auth/login',
-      { username: $('username').value, password: $('password').value },
-      { skipAuth: true },
-    )
-    api.auth.setTokens({ accessToken: data.access, refreshToken: data.refresh })
+    const credentials = { username: $('username').value, password: $('password').value }
+    if (cookieMode) {
+      // The answer has the access token only; the refresh token comes as
+      // an HttpOnly cookie that this page cannot read.
+      const { data } = await api.post('/auth/login', { ...credentials, mode: 'cookie' }, { skipAuth: true })
+      api.auth.setTokens({ accessToken: data.access, expiresIn: data.expires_in })
+    } else {
+      const { data } = await api.post('/auth/login', credentials, { skipAuth: true })
+      api.auth.setTokens({ accessToken: data.access, refreshToken: data.refresh })
+    }
     render()
     await loadProfile()
   } catch (e) {
@@ -130,10 +178,14 @@ $('burst').addEventListener('click', async () => {
 })
 
 $('logout').addEventListener('click', async () => {
-  timeline.begin('Log out', 'The server ends the session, then clear() forgets the tokens here and in every tab.', 'logout')
-  // Tell the server first (it revokes the session of the token we send),
-  // then forget the tokens here; the logout holds even if the server is down.
-  await api.post('/auth/logout', null, { skipRefresh: true, timeout: 3000 }).catch(() => {})
+  if (cookieMode) {
+    timeline.begin('Log out', 'clear() forgets the access token here and in every tab and POSTs logoutURL: the server revokes the session and deletes the cookie.', 'logout')
+  } else {
+    timeline.begin('Log out', 'The server ends the session, then clear() forgets the tokens here and in every tab.', 'logout')
+    // Tell the server first (it revokes the session of the token we send),
+    // then forget the tokens here; the logout holds even if the server is down.
+    await api.post('/auth/logout', null, { skipRefresh: true, timeout: 3000 }).catch(() => {})
+  }
   api.auth.clear()
   render()
 })

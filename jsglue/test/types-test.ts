@@ -66,6 +66,14 @@ const off: () => void = api.auth.on('tokens', (ev, detail) => {
   detail.authenticated = false
 })
 create({ auth: { refresh: null } }) // no refresh, on purpose
+create({
+  baseURL: 'https://api.example.com',
+  xsrfCookieName: 'csrftoken',
+  xsrfHeaderName: 'X-CSRFToken',
+  auth: { mode: 'cookie', refreshURL: '/auth/refresh', logoutURL: '/auth/logout' },
+})
+// @ts-expect-error mode is 'storage' or 'cookie'
+create({ auth: { mode: 'session' } })
 off()
 api.auth.clear()
 api.destroy()

@@ -18,6 +18,10 @@ type client struct {
 	tabs *tabStore
 	// stop ends the storage event subscription.
 	stop func()
+	// cookie is set in cookie mode; ch is then the channel to the other
+	// tabs (nil without cross-tab sharing).
+	cookie bool
+	ch     *channel
 	// ctl is the object the shim reads the session's state version from
 	// ({v}): an answer to authorize holds while v is what it was.
 	ctl js.Value
@@ -172,6 +176,11 @@ func Install(ns js.Value) {
 			return nil, err
 		}
 		access, refresh := optString(arg(args, 1)), optString(arg(args, 2))
+		if c.cookie {
+			// The refresh token is the server's cookie: one given here
+			// is kept nowhere.
+			refresh = cookieRefresh
+		}
 		if access == "" && refresh == "" {
 			return nil, errors.New("jwtfetch: setTokens needs an accessToken or a refreshToken")
 		}
@@ -283,6 +292,7 @@ func (c *client) destroy() {
 	if c.tabs != nil {
 		c.tabs.unregister()
 	}
+	c.ch.close()
 	if c.stop != nil {
 		c.stop()
 	}
@@ -337,6 +347,18 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	if key == "" {
 		key = "jwtfetch"
 	}
+	var cookie bool
+	switch optString(cfg.Get("mode")) {
+	case "", "storage":
+	case "cookie":
+		cookie = true
+		c.cookie = true
+		f.Credentials = "include"
+	default:
+		return nil, errors.New("jwtfetch: mode must be 'storage' or 'cookie'")
+	}
+	f.xsrf = &xsrf{header: optString(cfg.Get("xsrfHeaderName")), read: cfg.Get("xsrfValue")}
+	f.origins = sc.Origins
 	storage := cfg.Get("storage")
 	if sc.Store, err = newStore(storage, key); err != nil {
 		return nil, err
@@ -345,7 +367,20 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	// is shared; sessionStorage is per tab and memory per instance.
 	local := storage.IsUndefined() || storage.IsNull() || (storage.Type() == js.TypeString && storage.String() == "local")
 	crossTab := cfg.Get("crossTab")
-	if local && (crossTab.Type() != js.TypeBoolean || crossTab.Bool()) {
+	shareTabs := local && (crossTab.Type() != js.TypeBoolean || crossTab.Bool())
+	switch {
+	case cookie:
+		cs := &cookieStore{area: sc.Store}
+		if shareTabs {
+			sc.Locker = newWebLock(lockName(key))
+			c.ch = newChannel(key, func(state string) { c.s.Sync(state) })
+			cs.tabs = c.ch
+			if idb := newIDBShared(key); idb != nil && c.ch != nil {
+				sc.Shared = &cookieShared{idb: idb, tabs: c.ch}
+			}
+		}
+		sc.Store = cs
+	case shareTabs:
 		sc.Locker = newWebLock(lockName(key))
 		if shared := newIDBShared(key); shared != nil {
 			sc.Shared = shared
@@ -355,6 +390,9 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	}
 	if fn := cfg.Get("refresh"); fn.Type() == js.TypeFunction {
 		sc.Refresher = FuncRefresher{Fn: fn}
+		if cookie {
+			sc.Refresher = cookieRefresher{Refresher: sc.Refresher}
+		}
 	} else if u := optString(cfg.Get("refreshURL")); u != "" {
 		style := optString(cfg.Get("refreshStyle"))
 		switch style {
@@ -362,7 +400,10 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 		default:
 			return nil, errors.New("jwtfetch: refreshStyle must be 'json' or 'oauth2'")
 		}
-		sc.Refresher = &session.HTTPRefresher{Poster: f, URL: u, Style: style, ClientID: optString(cfg.Get("clientId"))}
+		sc.Refresher = &session.HTTPRefresher{Poster: f, URL: u, Style: style, ClientID: optString(cfg.Get("clientId")), Cookie: cookie}
+		if cookie {
+			sc.Refresher = cookieRefresher{Refresher: sc.Refresher, xsrf: f.xsrf}
+		}
 	}
 	if on := cfg.Get("onEvent"); on.Type() == js.TypeFunction {
 		sc.OnEvent = func(e session.Event, d session.Detail) {

@@ -21,6 +21,10 @@ type Fetcher struct {
 	Fetch js.Value
 	// Credentials is the RequestInit credentials mode of refresh requests.
 	Credentials string
+	// xsrf, when set, is sent on refresh requests with credentials
+	// ("include") to one of origins.
+	xsrf    *xsrf
+	origins []string
 }
 
 // Redirect guards, the third element of an answer to authorize (see
@@ -80,9 +84,15 @@ func (f *Fetcher) Post(ctx session.Ctx, url, contentType, body string) (session.
 		if creds == "" {
 			creds = "same-origin"
 		}
+		headers := map[string]any{"Content-Type": contentType, "Accept": "application/json"}
+		if creds == "include" && f.allowed(url) {
+			if v := f.xsrf.value(); v != "" {
+				headers[f.xsrf.header] = v
+			}
+		}
 		p = f.Fetch.Invoke(url, map[string]any{
 			"method":      "POST",
-			"headers":     map[string]any{"Content-Type": contentType, "Accept": "application/json"},
+			"headers":     headers,
 			"body":        body,
 			"signal":      ac.Get("signal"),
 			"cache":       "no-store",
@@ -126,6 +136,17 @@ func (f *Fetcher) Post(ctx session.Ctx, url, contentType, body string) (session.
 	}
 	r.Body = b.String()
 	return r, nil
+}
+
+// allowed reports whether url is on one of f.origins.
+func (f *Fetcher) allowed(url string) bool {
+	o := session.Origin(url)
+	for _, a := range f.origins {
+		if o != "" && session.Origin(a) == o {
+			return true
+		}
+	}
+	return false
 }
 
 // httpDate reads a Date header (null when absent or not exposed by CORS)

@@ -57,14 +57,24 @@ type HTTPRefresher struct {
 	URL      string
 	Style    string // StyleJSON (default) or StyleOAuth2
 	ClientID string // sent with StyleOAuth2 when not empty
+	// Cookie is cookie mode: the refresh token is an HttpOnly cookie the
+	// browser sends, so the body carries none ({} or a grant_type form),
+	// and a refresh token in the answer is ignored: it is kept nowhere.
+	Cookie bool
 }
 
 // Refresh implements Refresher.
 func (h *HTTPRefresher) Refresh(ctx Ctx, refreshToken string) (Grant, error) {
 	contentType, body := "application/json", `{"refresh":`+quote(refreshToken)+`}`
+	if h.Cookie {
+		body = "{}"
+	}
 	if h.Style == StyleOAuth2 {
 		contentType = "application/x-www-form-urlencoded"
-		body = "grant_type=refresh_token&refresh_token=" + formEscape(refreshToken)
+		body = "grant_type=refresh_token"
+		if !h.Cookie {
+			body += "&refresh_token=" + formEscape(refreshToken)
+		}
 		if h.ClientID != "" {
 			body += "&client_id=" + formEscape(h.ClientID)
 		}
@@ -83,6 +93,9 @@ func (h *HTTPRefresher) Refresh(ctx Ctx, refreshToken string) (Grant, error) {
 	}
 	g, err := readGrant(what, r.Status, r.Body)
 	g.ServerTime = r.Date
+	if h.Cookie {
+		g.Refresh = ""
+	}
 	return g, err
 }
 

@@ -258,6 +258,30 @@ func TestHTTPRefresherRequestBody(t *testing.T) {
 	}
 }
 
+// TestHTTPRefresherCookieMode: the refresh token is a cookie the browser
+// sends, so no body carries one, and one in the answer is not kept.
+func TestHTTPRefresherCookieMode(t *testing.T) {
+	tests := []struct {
+		name, style, clientID, wantType, wantBody string
+	}{
+		{"json", StyleJSON, "", "application/json", `{}`},
+		{"oauth2", StyleOAuth2, "", "application/x-www-form-urlencoded", "grant_type=refresh_token"},
+		{"oauth2 with client_id", StyleOAuth2, "spa", "application/x-www-form-urlencoded", "grant_type=refresh_token&client_id=spa"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &recordingPoster{status: 200, body: `{"access":"A","refresh":"` + secretRefresh + `","expires_in":60}`}
+			h := &HTTPRefresher{Poster: p, URL: "/refresh", Style: tt.style, ClientID: tt.clientID, Cookie: true}
+			g, err := h.Refresh(context.Background(), "placeholder")
+			require.NoError(t, err)
+			assert.Equal(t, Grant{Access: "A", ExpiresIn: 60}, g, "a refresh token in the answer is dropped")
+			require.Len(t, p.calls(), 1)
+			assert.Equal(t, tt.wantType, p.calls()[0].contentType)
+			assert.Equal(t, tt.wantBody, p.calls()[0].body)
+		})
+	}
+}
+
 func TestFormEscape(t *testing.T) {
 	tests := []struct {
 		in, want string
