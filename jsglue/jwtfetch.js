@@ -88,7 +88,10 @@ async function instantiate(url, imports) {
     return resp
   }
   let resp = await get()
-  const type = (resp.headers.get('Content-Type') ?? '').split(';')[0].trim().toLowerCase()
+  // The media type only, and only when it looks like one: a header is text
+  // from outside, and none of it goes into a message otherwise.
+  let type = (resp.headers.get('Content-Type') ?? '').split(';')[0].trim().toLowerCase()
+  if (!/^[a-z]+\/[a-z0-9.+-]{1,60}$/.test(type)) type = ''
   if (type === 'application/wasm') {
     try {
       // Compiles while it downloads; needs that Content-Type.

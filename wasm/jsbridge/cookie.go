@@ -44,13 +44,13 @@ func (s *cookieStore) Load() (string, error) {
 
 // Save implements session.Store.
 func (s *cookieStore) Save(state string) error {
-	s.tabs.post(state, 0)
+	s.tabs.store(state)
 	return s.area.Save(cookieMarker)
 }
 
 // Clear implements session.Store.
 func (s *cookieStore) Clear() error {
-	s.tabs.post("", 0)
+	s.tabs.store("")
 	return s.area.Clear()
 }
 
@@ -67,6 +67,12 @@ type channel struct {
 	mu   sync.Mutex
 	last message   // the newest message with an at
 	news chan bool // closed when last changes
+
+	// wmu orders what this page posts: current is the state it stored
+	// last, and a refresh result is published only while it is still
+	// that state (a logout or login since wins; see publish).
+	wmu     sync.Mutex
+	current string
 }
 
 type message struct {
@@ -125,13 +131,36 @@ func (c *channel) note(m message) {
 	c.mu.Unlock()
 }
 
-// post sends a state to the other tabs. A nil channel posts nothing. A
-// refresh result posted here is noted here too: the channel never hears
-// its own messages, and the next tab to take the lock may be this one.
-func (c *channel) post(state string, at int64) {
+// store posts a state this page stored (a login, a refresh, "" for a
+// logout) to the other tabs. A nil channel posts nothing.
+func (c *channel) store(state string) {
 	if c == nil {
 		return
 	}
+	c.wmu.Lock()
+	c.current = state
+	c.post(state, 0)
+	c.wmu.Unlock()
+}
+
+// publish posts a refresh result with the time it was obtained, unless
+// the session has moved on since it was stored: a logout posted after the
+// refresh must stay the last word in every tab. It reports whether it
+// posted.
+func (c *channel) publish(state string, at int64) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if state != c.current {
+		return false
+	}
+	c.post(state, at)
+	return true
+}
+
+// post sends a state to the other tabs. A refresh result posted here is
+// noted here too: the channel never hears its own messages, and the next
+// tab to take the lock may be this one.
+func (c *channel) post(state string, at int64) {
 	c.note(message{state, at})
 	_ = catch(func() {
 		m := map[string]any{"state": state}
@@ -204,10 +233,13 @@ func (s *cookieShared) Load(ctx session.Ctx) (string, int64, bool, error) {
 	return state, at, ok, nil
 }
 
-// Save implements session.Shared.
+// Save implements session.Shared. The message goes only while the session
+// still holds state; otherwise the IndexedDB record is the session's to
+// delete (see session.Client.publish), and a tab that read it in between
+// waits messageWait at most.
 func (s *cookieShared) Save(ctx session.Ctx, state string, at int64) error {
 	err := s.idb.Save(ctx, "", at)
-	s.tabs.post(state, at)
+	s.tabs.publish(state, at)
 	return err
 }
 

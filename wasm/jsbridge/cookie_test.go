@@ -56,14 +56,15 @@ func TestCookieSharedWaitsForTheMessage(t *testing.T) {
 	// Tab A publishes a refresh: B reads it, with the token from the message.
 	state := session.EncodeState(session.Tokens{Access: "access-1", Refresh: cookieRefresh})
 	at := Clock{}.Now()
+	a.store(state) // the session stores its tokens before it publishes them
 	require.NoError(t, sharedA.Save(ctx, state, at))
 	got, gotAt, ok, err := sharedB.Load(ctx)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, state, got)
 	assert.Equal(t, at, gotAt)
-	require.Eventually(t, func() bool { return len(logB.get()) == 1 }, time.Second, 5*time.Millisecond)
-	assert.Equal(t, []string{state}, logB.get(), "the message reaches the other tab's session")
+	require.Eventually(t, func() bool { return len(logB.get()) == 2 }, time.Second, 5*time.Millisecond)
+	assert.Equal(t, []string{state, state}, logB.get(), "the messages (stored, published) reach the other tab's session")
 	assert.Empty(t, logA.get(), "not the sender's own")
 
 	// The last refresh was A's own: A does not wait for a message it
@@ -89,7 +90,8 @@ func TestCookieSharedWaitsForTheMessage(t *testing.T) {
 	}()
 	time.Sleep(100 * time.Millisecond) // B is waiting now
 	assert.Empty(t, loaded, "B waits for the message")
-	a.post(state2, at2)
+	a.store(state2)
+	a.publish(state2, at2)
 	select {
 	case got := <-loaded:
 		assert.Equal(t, state2, got)
@@ -124,6 +126,30 @@ func TestCookieSharedWaitsForTheMessage(t *testing.T) {
 	a.close()
 	b.close()
 	require.Eventually(t, func() bool { return liveFuncs.Load() == before }, time.Second, 5*time.Millisecond, "callbacks released")
+}
+
+// TestCookieLogoutWinsOverAPublishedRefresh: a logout stored after a
+// refresh was committed, but before the refresh was published, stays the
+// last word in the other tabs.
+func TestCookieLogoutWinsOverAPublishedRefresh(t *testing.T) {
+	const key = "test:cookie-logout-wins"
+	var log syncLog
+	other := newChannel(key, log.add)
+	defer other.close()
+	mine := newChannel(key, func(string) {})
+	defer mine.close()
+	idb := newIDBShared(key)
+	store := &cookieStore{area: &session.MemStore{}, tabs: mine}
+	shared := &cookieShared{idb: idb, tabs: mine}
+	state := session.EncodeState(session.Tokens{Access: "refreshed", Refresh: cookieRefresh})
+	require.NoError(t, store.Save(state)) // the refresh commits
+	require.NoError(t, store.Clear())     // a logout comes
+	require.NoError(t, shared.Save(context.Background(), state, Clock{}.Now()))
+	assert.False(t, mine.publish(state, Clock{}.Now()), "nothing published after the logout")
+	require.Eventually(t, func() bool { return len(log.get()) >= 2 }, time.Second, 5*time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // a late message would arrive by now
+	assert.Equal(t, []string{state, ""}, log.get(), "the logout is the last word")
+	require.NoError(t, idb.Delete(context.Background()))
 }
 
 // TestCookieStoreKeepsOnlyAMarker: storage gets "signed in", never a token,
