@@ -76,6 +76,7 @@ func TestGoWasmAndJavaScriptShareOneSession(t *testing.T) {
 	// Log in through the page: the Go program logs in and loads the
 	// profile; the JavaScript instance hears of it from the storage event
 	// the Transport dispatches in the page.
+	loginAt := time.Now()
 	tb.click("#login")
 	tb.waitText("#me", "Go: 200 demo")
 	tb.waitTrue(`api.auth.isAuthenticated()`, "the JavaScript instance sees the Go login")
@@ -83,7 +84,14 @@ func TestGoWasmAndJavaScriptShareOneSession(t *testing.T) {
 	var same bool
 	tb.eval(`(async () => (await api.get('/api/me')).status === 200)()`, &same)
 	assert.True(t, same)
-	assert.Zero(t, s.Counters().Refreshes)
+	// The JavaScript request used the Go login's token: no refresh, unless
+	// the token had already reached its leeway (half of its 2 s) on a slow
+	// run, when refreshing first is right.
+	if time.Since(loginAt) < ttl/2 {
+		assert.Zero(t, s.Counters().Refreshes)
+	} else {
+		assert.LessOrEqual(t, s.Counters().Refreshes, int64(1), "at most the refresh ahead of the leeway")
+	}
 
 	t.Run("an expiry costs one refresh", func(t *testing.T) {
 		for round := range 3 {
