@@ -15,7 +15,7 @@
       try {
         cb(event)
       } catch (e) {
-        console.error('wire listener failed:', e?.message)
+        console.error('wire: a timeline listener threw', e?.name ?? 'an error') // its name only: no text that could quote a request
       }
     }
   }
