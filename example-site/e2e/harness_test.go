@@ -222,9 +222,14 @@ func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
 }
 
 // click clicks the element the CSS selector finds.
+// click waits until the element is visible and clicks it from script.
+// A mouse click at the element's coordinates (chromedp.Click) can land on
+// another element when the page's layout shifts between measuring and
+// pressing; the demo pages grow panels on timers, so that happened.
 func (tb *tab) click(sel string) {
 	tb.t.Helper()
-	tb.do(chromedp.Click(chromedp.CSS(sel)))
+	tb.do(chromedp.WaitVisible(chromedp.CSS(sel)))
+	tb.eval(`(document.querySelector(`+jsString(sel)+`).click(), true)`, nil)
 }
 
 // eval evaluates a JavaScript expression, awaiting it when it is a promise,
