@@ -7,7 +7,7 @@ import (
 
 const (
 	corsAllowMethods  = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
-	corsExposeHeaders = "WWW-Authenticate, X-Request-Id, Date"
+	corsExposeHeaders = "WWW-Authenticate, X-Request-Id, Date, DPoP-Nonce"
 	corsMaxAge        = "600"
 )
 

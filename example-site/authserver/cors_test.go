@@ -54,7 +54,7 @@ func TestCORS(t *testing.T) {
 			}
 			assert.Equal(t, tt.hdr[1], h.Get("Access-Control-Allow-Origin"))
 			assert.Equal(t, "true", h.Get("Access-Control-Allow-Credentials"))
-			assert.Equal(t, "WWW-Authenticate, X-Request-Id, Date", h.Get("Access-Control-Expose-Headers"))
+			assert.Equal(t, "WWW-Authenticate, X-Request-Id, Date, DPoP-Nonce", h.Get("Access-Control-Expose-Headers"))
 			if tt.want.preflight {
 				assert.Equal(t, "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", h.Get("Access-Control-Allow-Methods"))
 				assert.Equal(t, "authorization,content-type", h.Get("Access-Control-Allow-Headers"))

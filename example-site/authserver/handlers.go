@@ -56,16 +56,21 @@ func only(h http.HandlerFunc, methods ...string) http.HandlerFunc {
 }
 
 // authed runs h only for requests with a valid access token and answers
-// the others 401 invalid_token (RFC 6750 section 3).
+// the others 401 invalid_token (RFC 6750 section 3), or, for DPoP, 401 with
+// a DPoP challenge (RFC 9449 section 7.1).
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authorize(bearerToken(r.Header.Get("Authorization")))
-		if err != nil {
+		p, err := s.authorize(r)
+		var pe *proofError
+		switch {
+		case errors.As(err, &pe):
+			s.resourceError(w, pe)
+		case err != nil:
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid_token")
-			return
+		default:
+			h(w, r, p)
 		}
-		h(w, r, p)
 	}
 }
 
@@ -117,6 +122,11 @@ func (s *Server) checkPassword(user, password string) bool {
 // handleLogin checks a user's password and starts a session. Its answer
 // carries both tokens, or, with "mode": "cookie", only the access token,
 // the refresh token going into the HttpOnly refresh cookie (see cookie.go).
+//
+// A login with a DPoP proof starts a session bound to the proof's key, and
+// its answer says "token_type": "DPoP"; a bad proof is answered 400
+// invalid_dpop_proof, and in nonce mode one without the nonce 400
+// use_dpop_nonce, whatever the credentials.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var user, password, mode string
 	if _, err := readBody(w, r, map[string]*string{"username": &user, "password": &password, "mode": &mode}); err != nil {
@@ -127,15 +137,30 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request")
 		return
 	}
+	proof, proofErr := s.parseProof(r, "")
+	now := s.now()
+	s.mu.Lock()
+	if proofErr == nil {
+		proofErr = s.checkProofLocked(proof, "", now)
+	}
+	s.countProofLocked(proof, proofErr)
+	s.mu.Unlock()
+	var pe *proofError
+	if errors.As(proofErr, &pe) {
+		s.tokenEndpointError(w, pe)
+		return
+	}
 	if !s.checkPassword(user, password) {
 		writeError(w, http.StatusUnauthorized, "invalid_credentials")
 		return
 	}
-	now := s.now()
 	s.mu.Lock()
 	s.pruneLocked(now)
 	id := randomString(16)
 	fam := &family{user: user}
+	if proof != nil {
+		fam.jkt = proof.jkt
+	}
 	s.families[id] = fam
 	pair, err := s.issueLocked(id, fam, now)
 	if err == nil {
@@ -146,19 +171,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "server_error")
 		return
 	}
-	if mode == "cookie" {
-		s.setSessionCookies(w, r, pair.refresh, randomString(24))
-		writeJSON(w, http.StatusOK, map[string]any{
-			"access":     pair.access,
-			"expires_in": pair.expiresIn,
-		})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	answer := map[string]any{
 		"access":     pair.access,
 		"refresh":    pair.refresh,
 		"expires_in": pair.expiresIn,
-	})
+	}
+	if pair.bound() {
+		answer["token_type"] = pair.tokenType
+	}
+	if mode == "cookie" {
+		s.setSessionCookies(w, r, pair.refresh, randomString(24))
+		delete(answer, "refresh")
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // sleep waits d or until ctx is done, reporting whether it waited d.
@@ -199,6 +224,11 @@ func injectedError(status int) string {
 // the new cookie and the answer carries none. A failed cookie refresh leaves
 // the cookies alone: the answer may be a late one, racing a logout and a
 // new login whose cookie it must not delete.
+//
+// A DPoP-bound session is refreshed only with a proof made with its key
+// (without ath); else the answer is 400 invalid_dpop_proof, or in nonce
+// mode 400 use_dpop_nonce, and the token stays as it was (see rotateLocked).
+// Answers with bound tokens say "token_type": "DPoP".
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	var token, refreshToken, grantType string
 	form, parseErr := readBody(w, r, map[string]*string{
@@ -251,11 +281,21 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "invalid_request")
 		return
 	}
+	proof, err := s.parseProof(r, "")
+	var pe *proofError
+	if errors.As(err, &pe) {
+		s.mu.Lock()
+		s.countProofLocked(nil, pe)
+		s.counters.RefreshFailures++
+		s.mu.Unlock()
+		s.tokenEndpointError(w, pe)
+		return
+	}
 
 	now := s.now()
 	s.mu.Lock()
 	s.pruneLocked(now)
-	pair, err := s.rotateLocked(token, now)
+	pair, err := s.rotateLocked(token, proof, now)
 	if err == nil {
 		s.counters.Refreshes++
 		if byCookie {
@@ -270,45 +310,49 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		s.setSessionCookies(w, r, pair.refresh, cookieValue(r, XSRFCookie))
 	}
 	switch {
+	case errors.As(err, &pe):
+		s.tokenEndpointError(w, pe)
 	case errors.Is(err, errInvalidGrant) && form:
 		writeError(w, http.StatusBadRequest, "invalid_grant")
 	case errors.Is(err, errInvalidGrant):
 		writeError(w, http.StatusUnauthorized, "invalid_grant")
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "server_error")
-	case form && byCookie:
-		writeJSON(w, http.StatusOK, map[string]any{
-			"access_token": pair.access,
-			"token_type":   "Bearer",
-			"expires_in":   pair.expiresIn,
-		})
 	case form:
-		writeJSON(w, http.StatusOK, map[string]any{
+		answer := map[string]any{
 			"access_token":  pair.access,
 			"refresh_token": pair.refresh,
-			"token_type":    "Bearer",
+			"token_type":    pair.tokenType,
 			"expires_in":    pair.expiresIn,
-		})
-	case byCookie:
-		writeJSON(w, http.StatusOK, map[string]any{
-			"access":     pair.access,
-			"expires_in": pair.expiresIn,
-		})
+		}
+		if byCookie {
+			delete(answer, "refresh_token")
+		}
+		writeJSON(w, http.StatusOK, answer)
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{
+		answer := map[string]any{
 			"access":     pair.access,
 			"refresh":    pair.refresh,
 			"expires_in": pair.expiresIn,
-		})
+		}
+		if pair.bound() {
+			answer["token_type"] = pair.tokenType
+		}
+		if byCookie {
+			delete(answer, "refresh")
+		}
+		writeJSON(w, http.StatusOK, answer)
 	}
 }
 
 // handleLogout ends the session of the refresh token in the body
 // ({"refresh": ...}, or form refresh / refresh_token), or else of the
-// bearer access token, and the session of the refresh cookie; when the
-// request had the cookie mode's cookies, it deletes them. It always answers
-// 204. It asks for no XSRF header: a forged logout can only end a session,
-// and SameSite=Strict keeps the cookie from other sites' requests anyway.
+// access token (Bearer or DPoP scheme), and the session of the refresh
+// cookie; when the request had the cookie mode's cookies, it deletes them.
+// It always answers 204. It asks for no XSRF header: a forged logout can
+// only end a session, and SameSite=Strict keeps the cookie from other
+// sites' requests anyway. For the same reason it checks no DPoP proof: a
+// client must be able to log out whatever state its key or nonce is in.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	var token, refreshToken string
 	_, _ = readBody(w, r, map[string]*string{"refresh": &token, "refresh_token": &refreshToken})
@@ -318,7 +362,8 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	cookie := cookieValue(r, RefreshCookie)
 	var session string
 	if token == "" && cookie == "" {
-		if claims, err := s.parseAccess(bearerToken(r.Header.Get("Authorization"))); err == nil {
+		_, access := authorization(r.Header.Get("Authorization"))
+		if claims, err := s.parseAccess(access); err == nil {
 			session = claims.Session
 		}
 	}
@@ -366,7 +411,8 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 }
 
 // handleEcho describes the request: method, path, query, a few headers and
-// the body.
+// the body; and "dpop": true when it had a DPoP header, whose value it does
+// not repeat (the field is left out otherwise, as it was before DPoP).
 func (s *Server) handleEcho(w http.ResponseWriter, r *http.Request, _ principal) {
 	hash := sha256.New()
 	prefix := &prefixWriter{n: echoBodyPrefix}
@@ -386,7 +432,7 @@ func (s *Server) handleEcho(w http.ResponseWriter, r *http.Request, _ principal)
 			headers[name] = strings.Join(v, ", ")
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	answer := map[string]any{
 		"method":     r.Method,
 		"path":       r.URL.Path,
 		"query":      r.URL.RawQuery,
@@ -394,7 +440,11 @@ func (s *Server) handleEcho(w http.ResponseWriter, r *http.Request, _ principal)
 		"bodySha256": hex.EncodeToString(hash.Sum(nil)),
 		"bodyLen":    n,
 		"body":       string(prefix.buf),
-	})
+	}
+	if len(r.Header.Values(DPoPHeader)) > 0 {
+		answer["dpop"] = true
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // handleStatus answers the status code in the path, 200..599.
@@ -433,14 +483,16 @@ func (s *Server) handleDebugCounters(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.Counters())
 }
 
-// handleDebugReset zeroes the counters and clears the refresh delay and
-// failure.
+// handleDebugReset zeroes the counters, clears the refresh delay and
+// failure and copied iat, and puts DPoP nonce mode back as configured.
 func (s *Server) handleDebugReset(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	s.counters = Counters{}
+	s.dpop.resetCounts()
 	s.refreshDelay, s.delayOnce = 0, false
 	s.refreshFailure, s.failureOnce = 0, false
 	s.copyIat = false
+	s.dpop.setNonceMode(s.dpop.nonceDefault)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -454,16 +506,22 @@ func (s *Server) handleDebugRevokeAccess(w http.ResponseWriter, _ *http.Request)
 // refresh-failure endpoints: the setting then applies to the next refresh
 // request only.
 func debugOnce(w http.ResponseWriter, r *http.Request) (once, ok bool) {
-	v := r.URL.Query().Get("once")
-	if v == "" {
+	return debugFlag(w, r, "once")
+}
+
+// debugFlag reads the optional boolean query parameter name, false when
+// absent, answering 400 invalid_<name> when it is not a boolean.
+func debugFlag(w http.ResponseWriter, r *http.Request, name string) (v, ok bool) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
 		return false, true
 	}
-	once, err := strconv.ParseBool(v)
+	v, err := strconv.ParseBool(s)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_once")
+		writeError(w, http.StatusBadRequest, "invalid_"+name)
 		return false, false
 	}
-	return once, true
+	return v, true
 }
 
 // handleDebugRefreshDelay sets SetRefreshDelay: ?ms=N, and with &once=1
@@ -514,5 +572,24 @@ func (s *Server) handleDebugCopyIat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.SetCopyIssuedAt(on)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleDebugDPoPNonce switches DPoP nonce mode, SetDPoPNonce: ?on=1 or
+// ?on=0; with &rotate=1 it also makes a new nonce (RotateDPoPNonce).
+func (s *Server) handleDebugDPoPNonce(w http.ResponseWriter, r *http.Request) {
+	on, err := strconv.ParseBool(r.URL.Query().Get("on"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_on")
+		return
+	}
+	rotate, ok := debugFlag(w, r, "rotate")
+	if !ok {
+		return
+	}
+	s.SetDPoPNonce(on)
+	if rotate {
+		s.RotateDPoPNonce()
+	}
 	w.WriteHeader(http.StatusNoContent)
 }

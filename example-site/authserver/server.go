@@ -9,6 +9,15 @@
 // hooks (counters, revocation, slow or failing refreshes) are available as
 // methods and, when Config.Debug is set, as /debug/* endpoints.
 //
+// It verifies DPoP proofs (RFC 9449, dpop.go): a login with a valid proof
+// (header DPoP: an ES256 JWT with its public key) binds the session to that
+// key. Its access tokens carry cnf.jkt and are accepted only as
+// "Authorization: DPoP" with a proof of the same key, and its refresh
+// tokens only with such a proof, so a stolen token is useless without the
+// key; tokens of sessions without DPoP work as bearer tokens as before. In
+// nonce mode (Config.DPoPNonce) proofs must also carry a nonce the server
+// gave in its DPoP-Nonce header.
+//
 // The server never logs: tokens must not end up in logs.
 package authserver
 
@@ -56,6 +65,8 @@ type Config struct {
 	// RecordIssued keeps every issued token pair in memory for Issued.
 	// For tests only: the server otherwise keeps no token, only hashes.
 	RecordIssued bool
+	// DPoPNonce starts the server in DPoP nonce mode (SetDPoPNonce).
+	DPoPNonce bool
 }
 
 // DefaultAllowOrigins allows http://localhost and http://127.0.0.1 origins
@@ -88,6 +99,12 @@ type Counters struct {
 	// so that /debug/counters reads as before for the other modes.
 	CookieRefreshes int64 `json:"cookieRefreshes,omitempty"` // of Refreshes, those made with the refresh cookie
 	XSRFFailures    int64 `json:"xsrfFailures,omitempty"`    // cookie refreshes refused for a missing or wrong XSRF header
+	// DPoP's counters, too, are left out while they are zero. Every
+	// request refused because of DPoP counts once, in DPoPRejected or, if
+	// only the nonce was missing or stale, in DPoPNonceChallenges.
+	DPoPProofs          int64 `json:"dpopProofs,omitempty"`          // proofs accepted (login, refresh, /api/*)
+	DPoPRejected        int64 `json:"dpopRejected,omitempty"`        // requests refused for their proof or for a token used with the wrong scheme (see DPoPRejections)
+	DPoPNonceChallenges int64 `json:"dpopNonceChallenges,omitempty"` // requests answered use_dpop_nonce
 }
 
 // Server is the demo auth API. It implements http.Handler and is safe for
@@ -114,6 +131,7 @@ type Server struct {
 	lastPrune      time.Time
 	recordIssued   bool
 	issued         []Issued // with Config.RecordIssued
+	dpop           dpopState
 }
 
 // New returns a Server configured by cfg, with defaults for zero fields.
@@ -126,6 +144,7 @@ func New(cfg Config) *Server {
 		recordIssued:  cfg.RecordIssued,
 		refreshTokens: make(map[[32]byte]*refreshEntry),
 		families:      make(map[string]*family),
+		dpop:          newDPoPState(cfg.DPoPNonce),
 	}
 	if s.accessTTL <= 0 {
 		s.accessTTL = DefaultAccessTTL
@@ -165,6 +184,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The Date header comes from the server's own clock, so a server
 	// whose clock is off (Config.Now) says so consistently.
 	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+	if len(r.Header.Values(DPoPHeader)) > 0 {
+		if n := s.dpopNonce(); n != "" {
+			w.Header().Set(DPoPNonceHeader, n)
+		}
+	}
 	if s.cors(w, r) {
 		return
 	}
@@ -178,11 +202,13 @@ func (s *Server) Counters() Counters {
 	return s.counters
 }
 
-// ResetCounters sets all counters to zero.
+// ResetCounters sets all counters to zero, DPoPRejections and DPoPKeys
+// included.
 func (s *Server) ResetCounters() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counters = Counters{}
+	s.dpop.resetCounts()
 }
 
 // RevokeAccessTokens makes every access token issued so far fail with 401.
@@ -293,6 +319,7 @@ func (s *Server) routes(cfg Config) *http.ServeMux {
 		mux.HandleFunc("/debug/refresh-delay", only(s.handleDebugRefreshDelay, http.MethodPost))
 		mux.HandleFunc("/debug/refresh-failure", only(s.handleDebugRefreshFailure, http.MethodPost))
 		mux.HandleFunc("/debug/copy-iat", only(s.handleDebugCopyIat, http.MethodPost))
+		mux.HandleFunc("/debug/dpop-nonce", only(s.handleDebugDPoPNonce, http.MethodPost))
 		mux.HandleFunc("/debug/", func(w http.ResponseWriter, _ *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found")
 		})

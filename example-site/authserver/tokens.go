@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,9 @@ type family struct {
 	// login is when the session began: the iat of every access token
 	// when the server copies iat (SetCopyIssuedAt).
 	login time.Time
+	// jkt is the thumbprint of the DPoP key the session is bound to, ""
+	// when it is not (dpop.go).
+	jkt string
 }
 
 // refreshEntry is what the server knows about one refresh token. The token
@@ -41,8 +45,12 @@ type refreshEntry struct {
 type tokenPair struct {
 	access    string
 	refresh   string
-	expiresIn int64 // whole seconds, at least 1
+	expiresIn int64  // whole seconds, at least 1
+	tokenType string // "DPoP" for DPoP-bound tokens, else "Bearer"
 }
+
+// bound reports whether the pair is DPoP-bound.
+func (p tokenPair) bound() bool { return p.tokenType == "DPoP" }
 
 // numericDate is a JWT NumericDate with millisecond precision. It is
 // serialised as a (possibly fractional) number of seconds, which RFC 7519
@@ -86,16 +94,32 @@ func (d numericDate) jwt() *jwt.NumericDate {
 }
 
 // accessClaims are the claims of an access token. Besides the registered
-// claims it carries its type, its session (family) id and the revocation
-// generation it was issued in.
+// claims it carries its type, its session (family) id, the revocation
+// generation it was issued in and, when it is DPoP-bound, the thumbprint of
+// its key (RFC 9449 section 6.1).
 type accessClaims struct {
-	Subject    string      `json:"sub"`
-	ExpiresAt  numericDate `json:"exp"`
-	IssuedAt   numericDate `json:"iat"`
-	ID         string      `json:"jti"`
-	Type       string      `json:"typ"`
-	Session    string      `json:"sid"`
-	Generation uint64      `json:"gen"`
+	Subject    string        `json:"sub"`
+	ExpiresAt  numericDate   `json:"exp"`
+	IssuedAt   numericDate   `json:"iat"`
+	ID         string        `json:"jti"`
+	Type       string        `json:"typ"`
+	Session    string        `json:"sid"`
+	Generation uint64        `json:"gen"`
+	Cnf        *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the cnf claim of a DPoP-bound token (RFC 7800).
+type confirmation struct {
+	JKT string `json:"jkt"`
+}
+
+// boundKey returns the thumbprint of the key the token is bound to, ""
+// when it is not DPoP-bound.
+func (c *accessClaims) boundKey() string {
+	if c.Cnf == nil {
+		return ""
+	}
+	return c.Cnf.JKT
 }
 
 var _ jwt.ClaimsValidator = (*accessClaims)(nil)
@@ -112,7 +136,7 @@ func (c *accessClaims) Validate() error {
 	if c.Type != "access" {
 		return errors.New("not an access token")
 	}
-	if c.Subject == "" || c.Session == "" {
+	if c.Subject == "" || c.Session == "" || (c.Cnf != nil && c.Cnf.JKT == "") {
 		return errors.New("incomplete access token")
 	}
 	return nil
@@ -159,6 +183,11 @@ func (s *Server) issueLocked(id string, fam *family, now time.Time) (tokenPair, 
 		Session:    id,
 		Generation: s.generation,
 	}
+	tokenType := "Bearer"
+	if fam.jkt != "" {
+		claims.Cnf = &confirmation{JKT: fam.jkt}
+		tokenType = "DPoP"
+	}
 	access, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.secret)
 	if err != nil {
 		return tokenPair{}, err
@@ -174,7 +203,7 @@ func (s *Server) issueLocked(id string, fam *family, now time.Time) (tokenPair, 
 			fam.expires = t
 		}
 	}
-	return tokenPair{access: access, refresh: refresh, expiresIn: expiresIn(s.accessTTL)}, nil
+	return tokenPair{access: access, refresh: refresh, expiresIn: expiresIn(s.accessTTL), tokenType: tokenType}, nil
 }
 
 // pruneLocked drops expired refresh tokens and sessions, at most once per
@@ -201,8 +230,16 @@ var errInvalidGrant = errors.New("invalid_grant")
 
 // rotateLocked exchanges a refresh token for a new pair in the same
 // session. Presenting a token that was already used revokes the session.
+//
+// proof is the request's DPoP proof as parseProof found it, nil if none.
+// A DPoP-bound session needs a proof made with its key; without one the
+// request is refused before the token is looked at further, so that a
+// stolen token, even an already-used one, can neither be rotated nor set
+// off reuse detection and end the real client's session. A session not yet
+// bound becomes bound to the key of the first good proof that refreshes it,
+// as RFC 9449 section 5 has refresh tokens of public clients bound.
 // s.mu must be held.
-func (s *Server) rotateLocked(token string, now time.Time) (tokenPair, error) {
+func (s *Server) rotateLocked(token string, proof *dpopProof, now time.Time) (tokenPair, error) {
 	e := s.refreshTokens[hashToken(token)]
 	if e == nil || !now.Before(e.expires) {
 		return tokenPair{}, errInvalidGrant
@@ -211,12 +248,20 @@ func (s *Server) rotateLocked(token string, now time.Time) (tokenPair, error) {
 	if fam == nil || fam.revoked {
 		return tokenPair{}, errInvalidGrant
 	}
+	err := s.checkProofLocked(proof, fam.jkt, now)
+	s.countProofLocked(proof, err)
+	if err != nil {
+		return tokenPair{}, err
+	}
 	if e.used {
 		fam.revoked = true
 		s.counters.ReuseDetections++
 		return tokenPair{}, errInvalidGrant
 	}
 	e.used = true
+	if proof != nil && fam.jkt == "" {
+		fam.jkt = proof.jkt
+	}
 	return s.issueLocked(e.family, fam, now)
 }
 
@@ -245,32 +290,68 @@ func (s *Server) parseAccess(token string) (*accessClaims, error) {
 	return claims, nil
 }
 
-// authorize checks an access token completely and, when it is good, counts
-// an API call for it.
-func (s *Server) authorize(token string) (principal, error) {
+// authorize checks the access token of r completely and, when it is good,
+// counts an API call for it. A DPoP-bound token must come with the DPoP
+// scheme and a proof made with its key for it; a token that is not bound,
+// with the Bearer scheme. The error is a *proofError when the answer must
+// be a DPoP challenge.
+func (s *Server) authorize(r *http.Request) (principal, error) {
+	scheme, token := authorization(r.Header.Get("Authorization"))
 	claims, err := s.parseAccess(token)
+	var proof *dpopProof
+	var proofErr error
+	if err == nil && scheme == "DPoP" && claims.boundKey() != "" {
+		proof, proofErr = s.parseProof(r, token)
+	}
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
 		fam := s.families[claims.Session]
+		jkt := claims.boundKey()
 		switch {
 		case fam == nil || fam.revoked || claims.Generation != s.generation:
 			err = errRevoked
-		default:
+		case jkt == "" && scheme == "DPoP":
+			err = errNotBound
+			s.countProofLocked(nil, err)
+		case jkt != "" && scheme != "DPoP":
+			err = errBearerScheme
+			s.countProofLocked(nil, err)
+		case jkt != "":
+			if proofErr == nil {
+				proofErr = s.checkProofLocked(proof, jkt, now)
+			}
+			s.countProofLocked(proof, proofErr)
+			err = proofErr
+		}
+		if err == nil {
 			s.counters.APICalls++
 			fam.calls++
 			return principal{user: claims.Subject, expires: claims.ExpiresAt.t, calls: fam.calls}, nil
 		}
 	}
 	s.counters.Unauthorized++
+	var pe *proofError
+	if scheme == "DPoP" && !errors.As(err, &pe) {
+		err = errDPoPToken
+	}
 	return principal{}, err
 }
 
-// bearerToken returns the token of an "Authorization: Bearer" header.
-func bearerToken(h string) string {
+// authorization splits an Authorization header into its scheme, "Bearer"
+// or "DPoP" (matched without regard to case), and token; other schemes
+// yield "", "".
+func authorization(h string) (scheme, token string) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
+	token = strings.TrimSpace(token)
+	switch {
+	case !ok:
+		return "", ""
+	case strings.EqualFold(scheme, "Bearer"):
+		return "Bearer", token
+	case strings.EqualFold(scheme, "DPoP"):
+		return "DPoP", token
 	}
-	return strings.TrimSpace(token)
+	return "", ""
 }
