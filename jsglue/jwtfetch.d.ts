@@ -102,6 +102,16 @@ export interface AuthConfig {
    * server can end the session and delete its cookie. Relative to `baseURL`.
    */
   logoutURL?: string | null
+  /**
+   * DPoP (RFC 9449): sender-constrained tokens. Every request to an allowed
+   * origin carries a `DPoP` proof signed by a non-extractable ECDSA P-256
+   * key (kept in IndexedDB under `storageKey`, shared by the tabs, replaced
+   * by `auth.clear()`); the token goes as `Authorization: DPoP <token>`
+   * unless `scheme` says otherwise. Server nonces (`DPoP-Nonce`) are
+   * remembered per origin and a `use_dpop_nonce` challenge is answered once.
+   * Needs a secure context (https or localhost). Default false.
+   */
+  dpop?: boolean
 }
 
 /** How the response body is read. */

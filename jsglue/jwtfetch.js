@@ -59,13 +59,98 @@ async function start(wasmURL) {
   const go = new globalThis.Go()
   const instance = await instantiate(wasmURL, go.importObject)
   return new Promise((resolve, reject) => {
-    const ns = { fetch: nativeFetch }
+    const ns = { fetch: nativeFetch, sign: signProof, dpopKey }
     ns.ready = () => resolve(ns)
     globalThis[NS_GLOBAL] = ns
     go.run(instance).then(() => {
       reject(new JwtFetchError('jwtfetch: the wasm runtime exited', 'ERR_RUNTIME'))
     }, reject)
   })
+}
+
+// signProof completes a DPoP proof (auth.dpop): input is its signing input
+// (header.claims, both base64url, made by Go), key the private key, which
+// no script can read but WebCrypto can sign with. ES256 signatures from
+// WebCrypto are r||s, as JWS wants them. The wasm calls this for each
+// proof, so that signing does not enter Go again.
+const ES256 = { name: 'ECDSA', hash: 'SHA-256' }
+const textEncoder = new TextEncoder()
+function signProof(key, input) {
+  return crypto.subtle.sign(ES256, key, textEncoder.encode(input)).then((sig) => `${input}.${base64url(new Uint8Array(sig))}`)
+}
+
+// dpopKey returns a Promise of the DPoP key { key, x, y }: the private key
+// and its public coordinates (base64url). With a storageKey the key is the
+// one kept in IndexedDB for every tab of the origin (made and stored when
+// there is none, or when renew is set: after auth.clear()); the Web Lock
+// makes tabs that start together share one key instead of each storing
+// its own. With storageKey null (memory storage) the key is this
+// instance's. When IndexedDB fails the key is this page's, with a warning.
+// Go decides when to call it; the private key is made non-extractable and
+// stays so in IndexedDB (structured clone keeps a CryptoKey as it is).
+async function dpopKey(storageKey, renew) {
+  const use = async (pair) => {
+    const { x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey)
+    return { key: pair.privateKey, x, y }
+  }
+  const make = () => crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])
+  if (storageKey === null) return use(await make())
+  const id = `${storageKey}:dpop`
+  const underLock = async () => {
+    let db
+    try {
+      db = await idbOpen()
+      if (!renew) {
+        const v = await idbRequest(db.transaction(IDB_STORE, 'readonly').objectStore(IDB_STORE).get(id))
+        if (v?.privateKey instanceof CryptoKey && v.publicKey instanceof CryptoKey && !v.privateKey.extractable) {
+          db.close()
+          return use(v)
+        }
+      }
+    } catch {
+      db?.close()
+      db = null
+    }
+    const pair = await make()
+    try {
+      if (!db) throw new Error('no database')
+      const tx = db.transaction(IDB_STORE, 'readwrite')
+      tx.objectStore(IDB_STORE).put({ privateKey: pair.privateKey, publicKey: pair.publicKey }, id)
+      await new Promise((resolve, reject) => {
+        tx.oncomplete = resolve
+        tx.onerror = tx.onabort = () => reject(tx.error)
+      })
+    } catch {
+      console.warn('jwtfetch: the DPoP key cannot be kept in IndexedDB; this page signs with a key of its own, which a reload loses')
+    } finally {
+      db?.close()
+    }
+    return use(pair)
+  }
+  return globalThis.navigator?.locks ? navigator.locks.request(id, underLock) : underLock()
+}
+
+// The IndexedDB database and store the wasm keeps the tabs' shared
+// session in (wasm/jsbridge/crosstab.go): the DPoP key is one more record.
+const IDB_NAME = 'jwtfetch'
+const IDB_STORE = 'sessions'
+function idbOpen() {
+  const req = indexedDB.open(IDB_NAME, 1)
+  req.onupgradeneeded = () => req.result.createObjectStore(IDB_STORE)
+  return idbRequest(req)
+}
+function idbRequest(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result)
+    req.onerror = () => reject(req.error)
+  })
+}
+
+function base64url(bytes) {
+  if (typeof bytes.toBase64 === 'function') return bytes.toBase64({ alphabet: 'base64url', omitPadding: true })
+  let s = ''
+  for (const b of bytes) s += String.fromCharCode(b)
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
 // instantiate loads the wasm at url. Every way it can fail becomes one
@@ -304,6 +389,7 @@ function wasmConfig(config, origins, dispatch, xsrfValue) {
     header: auth.header,
     scheme: auth.scheme,
     crossTab: auth.crossTab,
+    dpop: auth.dpop === true,
     refreshOnNetworkError: auth.refreshOnNetworkError,
     credentials: config.withCredentials ? 'include' : undefined,
     onEvent: dispatch,
@@ -329,11 +415,14 @@ function redirectError(header, what) {
 // attempt sends target with the page's fetch: an absolute URL with its
 // plain init, which it leaves as it is, or a Request (init undefined), which
 // sending uses up. When answer is not null, the request carries its token
-// in a copy of the headers, under the answer's redirect guard.
-function attempt(target, init, answer) {
-  if (answer === null) return nativeFetch(target, init)
+// in a copy of the headers, under the answer's redirect guard; a DPoP
+// proof, when there is one, goes in that copy too.
+function attempt(target, init, answer, proof) {
+  if (answer === null && proof === undefined) return nativeFetch(target, init)
   const req = target instanceof Request ? target : null
   const headers = new Headers(req ? req.headers : init?.headers)
+  if (proof !== undefined) headers.set('DPoP', proof)
+  if (answer === null) return nativeFetch(target, { ...init, headers })
   headers.set(answer[0], answer[1])
   const redirect = req ? req.redirect : init?.redirect ?? 'follow'
   if (answer[2] === 0 || redirect !== 'follow') return nativeFetch(target, { ...init, headers })
@@ -372,6 +461,15 @@ function direct(input, init) {
   const body = init.body
   if (body === undefined || body === null || typeof body === 'string') return true
   return !(body instanceof FormData) && !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream)
+}
+
+// fetchMethod is the method fetch sends for init.method: the six it
+// normalizes in upper case, any other as written (a DPoP proof's htm must
+// be what goes on the wire).
+function fetchMethod(m) {
+  if (m === undefined || m === null) return 'GET'
+  const up = String(m).toUpperCase()
+  return ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].includes(up) ? up : String(m)
 }
 
 // The base of relative URLs, as fetch resolves them.
@@ -520,6 +618,16 @@ export function create(config = {}) {
     throw new JwtFetchError(`jwtfetch: auth.mode must be 'storage' or 'cookie', not '${auth.mode}'`, 'ERR_BAD_OPTION_VALUE')
   }
   const cookieMode = auth.mode === 'cookie'
+  if (auth.dpop != null && typeof auth.dpop !== 'boolean') {
+    throw new JwtFetchError(`jwtfetch: auth.dpop must be true or false, not ${typeof auth.dpop}`, 'ERR_BAD_OPTION_VALUE')
+  }
+  const dpop = auth.dpop === true
+  if (dpop && !globalThis.crypto?.subtle) {
+    throw new JwtFetchError(
+      'jwtfetch: auth.dpop needs WebCrypto (crypto.subtle), which browsers give only to secure contexts: https, or http://localhost',
+      'ERR_BAD_OPTION_VALUE',
+    )
+  }
   const logoutURL = auth.logoutURL ? absolute(resolveURL(auth.logoutURL, config.baseURL)) : null
   // xsrfHeader returns the XSRF header (axios's xsrfCookieName and
   // xsrfHeaderName) for a request with credentials to url: [name, value]
@@ -653,9 +761,11 @@ export function create(config = {}) {
         alive() // destroyed while waiting for the refresh: send nothing
       }
     }
-    const send = (answer, last) =>
-      req === undefined ? attempt(url, init, answer) : attempt(last || req.body === null ? req : req.clone(), undefined, answer)
-    if (answer === null || skipRefresh || (retryStatuses.length === 0 && !retryNetwork)) return send(answer, true)
+    const send = (answer, last, proof) =>
+      req === undefined ? attempt(url, init, answer, proof) : attempt(last || req.body === null ? req : req.clone(), undefined, answer, proof)
+    const canRetry = answer !== null && !skipRefresh && (retryStatuses.length > 0 || retryNetwork)
+    if (dpop) return dpopFetch(url, req ? req.method : fetchMethod(init?.method), signal, send, answer, canRetry)
+    if (!canRetry) return send(answer, true)
     let resp
     try {
       resp = await send(answer, false)
@@ -667,6 +777,51 @@ export function create(config = {}) {
     const next = await abortable(ns.successor(id, url, answer[1]), signal)
     alive()
     return send(next, true)
+  }
+
+  // dpopFetch is authFetch's sending with auth.dpop: every attempt to an
+  // allowed origin carries a new proof, and Go decides whether an answer
+  // is a nonce challenge (it remembers every DPoP-Nonce it is shown). That
+  // is answered once with one more attempt, which leaves the request its
+  // one refresh-and-retry (canRetry).
+  async function dpopFetch(url, method, signal, send, answer, canRetry) {
+    let nonceRetry = true
+    for (;;) {
+      let proof, used
+      const r = ns.proof(id, method, url, answer === null ? null : answer[1])
+      if (r instanceof Error) throw r
+      if (r !== null) {
+        ;[proof, used] = Array.isArray(r) ? r : await abortable(r, signal)
+        proof = await abortable(proof, signal)
+        alive()
+      }
+      let resp
+      try {
+        resp = await send(answer, !nonceRetry && !canRetry, proof)
+      } catch (e) {
+        if (!canRetry || !retryNetwork || !(e instanceof TypeError) || e instanceof RedirectError || signal?.aborted) throw e
+      }
+      if (resp !== undefined) {
+        const nonce = proof === undefined ? null : resp.headers.get('dpop-nonce')
+        let challenged = false
+        if (nonce !== null) {
+          // A 400 is a nonce challenge by its body ({"error":"use_dpop_nonce"},
+          // from a token endpoint): read a copy of it only then.
+          const body = resp.status === 400 && nonceRetry && nonce !== used ? await abortable(resp.clone().text(), signal) : ''
+          challenged = ns.dpopResponse(id, url, resp.status, resp.headers.get('www-authenticate'), nonce, used, body)
+        }
+        if (challenged === true && nonceRetry) {
+          nonceRetry = false
+          resp.body?.cancel().catch(() => {})
+          continue
+        }
+        if (!canRetry || !retryStatuses.includes(resp.status)) return resp
+        resp.body?.cancel().catch(() => {})
+      }
+      answer = await abortable(ns.successor(id, url, answer[1]), signal)
+      alive()
+      canRetry = false
+    }
   }
 
   // fetch has exactly window.fetch's contract, plus auth and refresh.

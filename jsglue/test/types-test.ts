@@ -74,6 +74,10 @@ create({
 })
 // @ts-expect-error mode is 'storage' or 'cookie'
 create({ auth: { mode: 'session' } })
+create({ auth: { refreshURL: '/auth/refresh', dpop: true } })
+create({ auth: { mode: 'cookie', refreshURL: '/auth/refresh', dpop: true } })
+// @ts-expect-error dpop is a boolean
+create({ auth: { dpop: 'yes' } })
 off()
 api.auth.clear()
 api.destroy()

@@ -22,6 +22,10 @@ type client struct {
 	// tabs (nil without cross-tab sharing).
 	cookie bool
 	ch     *channel
+	// dpop is set with auth.dpop.
+	dpop *prover
+	// f sends the refresh requests; it knows the allowed origins.
+	f *Fetcher
 	// ctl is the object the shim reads the session's state version from
 	// ({v}): an answer to authorize holds while v is what it was.
 	ctl js.Value
@@ -102,6 +106,7 @@ func Install(ns js.Value) {
 	if fetch.Type() != js.TypeFunction {
 		fetch = global.Get("fetch")
 	}
+	sign, dpopKey := ns.Get("sign"), ns.Get("dpopKey")
 	export := func(name string, fn func(args []js.Value) (any, error)) {
 		// These functions live as long as the page: not counted as leaks.
 		ns.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -117,7 +122,7 @@ func Install(ns js.Value) {
 		}))
 	}
 	export("newClient", func(args []js.Value) (any, error) {
-		c, err := newClient(arg(args, 0), fetch)
+		c, err := newClient(arg(args, 0), fetch, sign, dpopKey)
 		if err != nil {
 			return nil, err
 		}
@@ -170,6 +175,26 @@ func Install(ns js.Value) {
 			return c.answer(a, origin), nil
 		}), nil
 	})
+	export("proof", func(args []js.Value) (any, error) {
+		c, err := lookup(arg(args, 0))
+		if err != nil {
+			return nil, err
+		}
+		url := arg(args, 2).String()
+		if c.dpop == nil || !c.f.allowed(url) {
+			return nil, nil
+		}
+		return c.dpop.proof(arg(args, 1).String(), url, c.tokenOf(arg(args, 3))), nil
+	})
+	export("dpopResponse", func(args []js.Value) (any, error) {
+		c, err := lookup(arg(args, 0))
+		if err != nil || c.dpop == nil {
+			return false, err
+		}
+		www := arg(args, 3)
+		return c.dpop.d.Challenged(arg(args, 1).String(), arg(args, 2).Int(), optString(www),
+			optString(arg(args, 4)), optString(arg(args, 5)), www.Type() != js.TypeString, optString(arg(args, 6))), nil
+	})
 	export("setTokens", func(args []js.Value) (any, error) {
 		c, err := lookup(arg(args, 0))
 		if err != nil {
@@ -197,6 +222,9 @@ func Install(ns js.Value) {
 			return nil, err
 		}
 		c.s.Clear()
+		if c.dpop != nil {
+			c.dpop.clear() // a new key for the next session
+		}
 		return nil, nil
 	})
 	export("accessToken", func(args []js.Value) (any, error) {
@@ -300,12 +328,13 @@ func (c *client) destroy() {
 
 // newClient reads the shim's config object. The shim has already applied
 // the documented defaults and resolved URLs; this checks types.
-func newClient(cfg, fetch js.Value) (*client, error) {
+func newClient(cfg, fetch, sign, dpopKey js.Value) (*client, error) {
 	if cfg.Type() != js.TypeObject {
 		return nil, errors.New("jwtfetch: config must be an object")
 	}
 	c := &client{}
 	f := &Fetcher{Fetch: fetch, Credentials: optString(cfg.Get("credentials"))}
+	c.f = f
 	_ = catch(func() { c.page = session.Origin(global.Get("location").Get("origin").String()) })
 	sc := session.Config{
 		Header: optString(cfg.Get("header")),
@@ -313,6 +342,10 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 		Leeway: 30 * session.Second,
 		Warn:   warn,
 		Clock:  Clock{},
+	}
+	dpop := cfg.Get("dpop").Truthy()
+	if dpop {
+		sc.Scheme = "DPoP"
 	}
 	if s := cfg.Get("scheme"); s.Type() == js.TypeString {
 		sc.Scheme = s.String()
@@ -388,6 +421,18 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 		c.tabs = &tabStore{Store: sc.Store, key: key}
 		sc.Store = c.tabs
 	}
+	if dpop {
+		// The key lives as long as the tokens do: for the tabs and across
+		// reloads, but for memory storage with the instance only. clear()
+		// replaces it where the session it ends is the only one bound to
+		// it: not with per-tab storage (sessionStorage, or the app's), whose
+		// other tabs keep their sessions and so the shared key.
+		memory := storage.Type() == js.TypeString && storage.String() == "memory"
+		if c.dpop, err = newProver(key, !memory, sign, dpopKey); err != nil {
+			return nil, err
+		}
+		c.dpop.renewOnClear = memory || local
+	}
 	if fn := cfg.Get("refresh"); fn.Type() == js.TypeFunction {
 		sc.Refresher = FuncRefresher{Fn: fn}
 		if cookie {
@@ -400,7 +445,11 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 		default:
 			return nil, errors.New("jwtfetch: refreshStyle must be 'json' or 'oauth2'")
 		}
-		sc.Refresher = &session.HTTPRefresher{Poster: f, URL: u, Style: style, ClientID: optString(cfg.Get("clientId")), Cookie: cookie}
+		hr := &session.HTTPRefresher{Poster: f, URL: u, Style: style, ClientID: optString(cfg.Get("clientId")), Cookie: cookie}
+		if c.dpop != nil {
+			hr.DPoP = c.dpop
+		}
+		sc.Refresher = hr
 		if cookie {
 			sc.Refresher = cookieRefresher{Refresher: sc.Refresher, xsrf: f.xsrf}
 		}
@@ -408,6 +457,19 @@ func newClient(cfg, fetch js.Value) (*client, error) {
 	if on := cfg.Get("onEvent"); on.Type() == js.TypeFunction {
 		sc.OnEvent = func(e session.Event, d session.Detail) {
 			_ = catch(func() { on.Invoke(e.String(), d.Authenticated, d.FromOtherTab) })
+		}
+	}
+	if p := c.dpop; p != nil {
+		// Another tab's change may come with a key it made (a login after
+		// its logout): read the stored key again before the next proof.
+		on := sc.OnEvent
+		sc.OnEvent = func(e session.Event, d session.Detail) {
+			if d.FromOtherTab && e == session.EventTokens {
+				p.drop(false)
+			}
+			if on != nil {
+				on(e, d)
+			}
 		}
 	}
 	c.scheme = sc.Scheme

@@ -76,7 +76,7 @@ func isAuthorization(h string) bool {
 // aborted when ctx ends (the refresh's time budget). It follows no
 // redirect: a 307 would send the refresh token wherever it points, a 301
 // would turn the POST into a GET.
-func (f *Fetcher) Post(ctx session.Ctx, url, contentType, body string) (session.Reply, error) {
+func (f *Fetcher) Post(ctx session.Ctx, url, contentType, body, proof string) (session.Reply, error) {
 	var ac, p js.Value
 	err := catch(func() {
 		ac = global.Get("AbortController").New()
@@ -89,6 +89,9 @@ func (f *Fetcher) Post(ctx session.Ctx, url, contentType, body string) (session.
 			if v := f.xsrf.value(); v != "" {
 				headers[f.xsrf.header] = v
 			}
+		}
+		if proof != "" {
+			headers["DPoP"] = proof
 		}
 		p = f.Fetch.Invoke(url, map[string]any{
 			"method":      "POST",
@@ -124,7 +127,11 @@ func (f *Fetcher) Post(ctx session.Ctx, url, contentType, body string) (session.
 			return
 		}
 		r.Status = resp.Get("status").Int()
-		r.Date = httpDate(resp.Get("headers").Call("get", "date"))
+		h := resp.Get("headers")
+		r.Date = httpDate(h.Call("get", "date"))
+		if n := h.Call("get", "dpop-nonce"); n.Type() == js.TypeString {
+			r.Nonce = n.String()
+		}
 		text = resp.Call("text")
 	})
 	if err != nil || r.Redirected {

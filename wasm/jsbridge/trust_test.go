@@ -91,7 +91,7 @@ func TestPostFollowsNoRedirectAndReadsDate(t *testing.T) {
 		return new Response('{"access":"a"}', { headers: { 'Date': 'Tue, 04 Mar 2025 05:06:07 GMT' } })
 	}`).Invoke(seen)
 	f := &Fetcher{Fetch: fetch}
-	r, err := f.Post(context.Background(), "https://api.test/refresh", "application/json", "{}")
+	r, err := f.Post(context.Background(), "https://api.test/refresh", "application/json", "{}", "")
 	require.NoError(t, err)
 	assert.Equal(t, "manual", seen.Get("redirect").String())
 	assert.Equal(t, time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC).UnixMilli(), r.Date)

@@ -23,13 +23,16 @@ type poster struct {
 	base http.RoundTripper
 }
 
-func (p poster) Post(ctx session.Ctx, url, contentType, body string) (session.Reply, error) {
+func (p poster) Post(ctx session.Ctx, url, contentType, body, proof string) (session.Reply, error) {
 	req, err := http.NewRequestWithContext(contextOf(ctx), http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		return session.Reply{}, err
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "application/json")
+	if proof != "" {
+		req.Header.Set("DPoP", proof)
+	}
 	setFetchOption(req.Header, "redirect", "manual")
 	resp, err := p.base.RoundTrip(req)
 	if err != nil {
@@ -44,7 +47,7 @@ func (p poster) Post(ctx session.Ctx, url, contentType, body string) (session.Re
 	if err != nil {
 		return session.Reply{}, err
 	}
-	r := session.Reply{Status: resp.StatusCode, Body: string(b)}
+	r := session.Reply{Status: resp.StatusCode, Body: string(b), Nonce: resp.Header.Get("DPoP-Nonce")}
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 		r.Date = d.UnixMilli()
 	}

@@ -20,6 +20,8 @@ package session
 // equivalent: state.go `int64(e.num) > 0` → `>= 0`: exp 0 would set Expiry
 // to 0, which it already is.
 // equivalent: text.go `len(s)*3/4` (both operators): a capacity hint only.
+// equivalent: dpop.go `(len(b)*8+5)/6` in EncodeBase64URL (each operator):
+// a capacity hint only.
 // equivalent: token.go `second < 0` → `<= 0`: an empty payload is no JSON
 // object, so the token is not a JWT either way.
 // equivalent: token.go `left < t.Lifetime` → `<=` in grantTokens: when they
@@ -158,7 +160,7 @@ func TestDefaultRefreshTimeout(t *testing.T) {
 // aborted by its signal.
 type blockingPoster struct{}
 
-func (blockingPoster) Post(ctx Ctx, _, _, _ string) (Reply, error) {
+func (blockingPoster) Post(ctx Ctx, _, _, _, _ string) (Reply, error) {
 	<-ctx.Done()
 	return Reply{}, ctx.Err()
 }

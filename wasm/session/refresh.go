@@ -35,14 +35,27 @@ type Reply struct {
 	// Redirected reports that the endpoint answered with a redirect, which
 	// was not followed.
 	Redirected bool
+	// Nonce is the response's DPoP-Nonce header ("" when absent).
+	Nonce string
 }
 
 // Poster sends one refresh request. It never follows a redirect (a POST
 // turned into a GET, or a refresh token re-sent elsewhere): it reports it
 // as Reply.Redirected. It returns an error only when there is no response
-// (network failure or ctx done).
+// (network failure or ctx done). A proof that is not empty is sent as the
+// DPoP header.
 type Poster interface {
-	Post(ctx Ctx, url, contentType, body string) (Reply, error)
+	Post(ctx Ctx, url, contentType, body, proof string) (Reply, error)
+}
+
+// Prover makes the DPoP proofs of refresh requests (see DPoP).
+type Prover interface {
+	// Prove returns the proof for one request of method to url carrying
+	// the access token ("" for none), and the nonce the proof carries.
+	Prove(ctx Ctx, method, url, token string) (proof, nonce string, err error)
+	// Remember keeps a response's DPoP-Nonce for the next proofs to url's
+	// origin and reports whether it changed.
+	Remember(url, nonce string) bool
 }
 
 // Refresh styles for HTTPRefresher.Style.
@@ -61,6 +74,10 @@ type HTTPRefresher struct {
 	// browser sends, so the body carries none ({} or a grant_type form),
 	// and a refresh token in the answer is ignored: it is kept nowhere.
 	Cookie bool
+	// DPoP, when set, signs each refresh request with a DPoP proof, and
+	// one answered with a nonce challenge (400 use_dpop_nonce and a new
+	// DPoP-Nonce) is sent once more with a proof carrying that nonce.
+	DPoP Prover
 }
 
 // Refresh implements Refresher.
@@ -79,12 +96,9 @@ func (h *HTTPRefresher) Refresh(ctx Ctx, refreshToken string) (Grant, error) {
 			body += "&client_id=" + formEscape(h.ClientID)
 		}
 	}
-	r, err := h.Poster.Post(ctx, h.URL, contentType, body)
+	r, err := h.post(ctx, contentType, body, true)
 	if err != nil {
-		if ctx.Err() != nil {
-			return Grant{}, contextError(ctx, "refresh")
-		}
-		return Grant{}, &Error{Code: CodeNetwork, Message: "refresh failed: network error", Err: err}
+		return Grant{}, err
 	}
 	what := "POST " + h.URL
 	if r.Redirected {
@@ -97,6 +111,38 @@ func (h *HTTPRefresher) Refresh(ctx Ctx, refreshToken string) (Grant, error) {
 		g.Refresh = ""
 	}
 	return g, err
+}
+
+// post sends the refresh request, with a DPoP proof when h.DPoP is set;
+// again, once, when first is set and the answer is a nonce challenge.
+func (h *HTTPRefresher) post(ctx Ctx, contentType, body string, first bool) (Reply, error) {
+	proof, used := "", ""
+	if h.DPoP != nil {
+		var err error
+		if proof, used, err = h.DPoP.Prove(ctx, "POST", h.URL, ""); err != nil {
+			if ctx.Err() != nil {
+				return Reply{}, contextError(ctx, "refresh")
+			}
+			if e := AsError(err); e != nil {
+				return Reply{}, e
+			}
+			return Reply{}, &Error{Code: CodeNetwork, Message: "refresh failed: no DPoP proof could be made", Err: err}
+		}
+	}
+	r, err := h.Poster.Post(ctx, h.URL, contentType, body, proof)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Reply{}, contextError(ctx, "refresh")
+		}
+		return Reply{}, &Error{Code: CodeNetwork, Message: "refresh failed: network error", Err: err}
+	}
+	if h.DPoP != nil && r.Nonce != "" {
+		h.DPoP.Remember(h.URL, r.Nonce)
+		if first && r.Nonce != used && refreshNonceError(r.Status, r.Body) {
+			return h.post(ctx, contentType, body, false)
+		}
+	}
+	return r, nil
 }
 
 // ReadGrant interprets a refresh endpoint's answer. 400, 401 and 403 are a

@@ -181,7 +181,7 @@ type recordingPoster struct {
 	wait bool
 }
 
-func (p *recordingPoster) Post(ctx Ctx, url, contentType, body string) (Reply, error) {
+func (p *recordingPoster) Post(ctx Ctx, url, contentType, body, _ string) (Reply, error) {
 	p.mu.Lock()
 	p.posts = append(p.posts, postCall{url, contentType, body})
 	p.mu.Unlock()
