@@ -137,6 +137,20 @@ var readmeChecks = map[string]func(t *testing.T, s *site, tb *tab){
 		assert.EqualValues(t, 1, c.Logouts, "the server was told")
 		tb.waitTrue(`document.cookie === ''`, "the server deleted the XSRF cookie at the logout")
 	},
+	// DPoP: the login and the request carry proofs; the tokens are bound.
+	"const me = await api.get('/api/me') // Authorization: DPoP <token> and DPoP: <proof>": func(t *testing.T, s *site, tb *tab) {
+		var got struct {
+			Me   int
+			Type string
+		}
+		tb.eval(`({ me: scope.me.status, type: scope.data.token_type })`, &got)
+		assert.Equal(t, 200, got.Me)
+		assert.Equal(t, "DPoP", got.Type, "the server bound the tokens to the key")
+		c := s.Counters()
+		assert.EqualValues(t, 2, c.DPoPProofs, "the login's proof and the request's")
+		assert.Zero(t, c.DPoPRejected)
+		assert.Len(t, s.DPoPKeys(), 1)
+	},
 	// Usage: log in, two requests, log out.
 	"const res = await api.fetch('/api/me')": func(t *testing.T, s *site, tb *tab) {
 		var got struct {

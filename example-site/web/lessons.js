@@ -13,9 +13,15 @@ async function debug(path) {
   if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`)
 }
 
-// requests sends n GET /api/me at once and says how they ended.
-async function requests(api, n) {
-  const results = await Promise.allSettled(Array.from({ length: n }, () => api.get('/api/me')))
+// requests sends n GET /api/me at once, or one after the other, and says
+// how they ended.
+async function requests(api, n, { oneByOne = false } = {}) {
+  let results = []
+  if (oneByOne) {
+    for (let i = 0; i < n; i++) results.push(...(await Promise.allSettled([api.get('/api/me')])))
+  } else {
+    results = await Promise.allSettled(Array.from({ length: n }, () => api.get('/api/me')))
+  }
   const ok = results.filter((r) => r.status === 'fulfilled').length
   const codes = {}
   for (const r of results) if (r.status === 'rejected') codes[r.reason?.code] = (codes[r.reason?.code] ?? 0) + 1
@@ -52,6 +58,30 @@ const lessons = {
       return requests(api, N)
     },
     next: 'Now click Load profile: the next request refreshes again, and that refresh answers at once.',
+  },
+  // DPoP mode only (auth.dpop): the server's nonce (RFC 9449 section 8).
+  nonce: {
+    title: 'Server demands a nonce',
+    async run(api, t) {
+      // Twice: a nonce this page has not seen, and neither has it the one
+      // before, which the server also accepts.
+      await debug('/debug/dpop-nonce?on=1&rotate=1')
+      await debug('/debug/dpop-nonce?on=1&rotate=1')
+      t.note('server: nonce mode on, with a new nonce; a proof must carry it, and every answer tells it (DPoP-Nonce)')
+      return requests(api, 2, { oneByOne: true })
+    },
+  },
+  rotate: {
+    title: 'Server rotates the nonce',
+    async run(api, t) {
+      await debug('/debug/dpop-nonce?on=1')
+      t.note('server: nonce mode on. First one request, so that this page has the current nonce:')
+      await requests(api, 1)
+      await debug('/debug/dpop-nonce?on=1&rotate=1')
+      await debug('/debug/dpop-nonce?on=1&rotate=1')
+      t.note('server: two new nonces since; the one this page has is no longer accepted')
+      return requests(api, 1)
+    },
   },
   refuse: {
     title: 'Refresh refuses',
@@ -90,7 +120,7 @@ export async function setupLessons(api, timeline, root) {
     if (!r?.ok) return false
     const c = await r.json()
     for (const dd of counters.querySelectorAll('dd[data-counter]')) {
-      const v = String(c[dd.dataset.counter] ?? '?')
+      const v = String(c[dd.dataset.counter] ?? 0) // the DPoP and cookie counters are left out while zero
       if (dd.textContent !== v) {
         dd.textContent = v
         dd.classList.remove('changed')

@@ -9,7 +9,10 @@
 // through it; a request interceptor tags each request made through the
 // instance with an X-Demo-Request header, so its attempts can be told apart
 // from the others'; a response interceptor sees how it ended. Tokens are
-// shown as "token #n" in the order this page met them, never as text.
+// shown as "token #n" in the order this page met them, never as text. With
+// auth.dpop, each attempt's DPoP proof is "proof #n" with the claims a
+// reader can check (htm, the htu path, whether ath is there, the nonce
+// shortened), and a nonce challenge is shown with the retry it causes.
 
 const MAX_GROUPS = 30 // requests kept on the page; older rows go
 const MAX_ACTS = 12
@@ -27,15 +30,35 @@ export function claims(token) {
   }
 }
 
+const present = (c) => c !== null && c !== undefined && c !== false
+
 // el makes an element with a class and text or children.
 function el(tag, className, ...children) {
   const e = document.createElement(tag)
   if (className) e.className = className
-  e.append(...children.filter((c) => c !== null && c !== undefined && c !== false))
+  e.append(...children.filter(present))
   return e
 }
 
+// fill replaces e's children, leaving out the absent ones (replaceChildren
+// would write null as "null").
+function fill(e, ...children) {
+  e.replaceChildren(...children.filter(present))
+}
+
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`
+
+// short shortens a value that is not secret but long: a nonce, a thumbprint.
+export const short = (v) => (v.length > 8 ? `${v.slice(0, 6)}…` : v)
+
+// proofData puts what the page shows of proof p on element e, for tests.
+function proofData(e, p) {
+  if (!p) return
+  Object.assign(e.dataset, { proof: p.label, htm: p.htm, htu: p.htu, ath: String(p.ath), nonce: p.nonce ? short(p.nonce) : '' })
+}
+
+// The error of a DPoP challenge that asks for a new proof with the nonce.
+const USE_NONCE = 'use_dpop_nonce'
 
 // What the page shows next to an error code.
 const codeMeaning = {
@@ -52,6 +75,7 @@ export class Timeline {
     this.list = list
     this.refreshPath = refreshPath
     this.labels = new Map() // token → its number, in memory only
+    this.proofs = new Map() // proof's jti → its number
     this.groups = new Map() // request id → group
     this.byWire = new Map() // wire id → attempt or refresh in flight
     this.refreshes = [] // refresh rows, to tell who waited for one
@@ -85,6 +109,32 @@ export class Timeline {
     let n = this.labels.get(token)
     if (!n) this.labels.set(token, (n = this.labels.size + 1))
     return `token #${n}`
+  }
+
+  // proof reads a DPoP proof (a JWT whose claims are not secret) as what
+  // the timeline shows of it: "proof #n", the same n for the same proof,
+  // and its claims. null when there is no proof.
+  proof(jwt) {
+    if (!jwt) return null
+    const c = claims(jwt) ?? {}
+    const id = c.jti ?? jwt
+    let n = this.proofs.get(id)
+    if (!n) this.proofs.set(id, (n = this.proofs.size + 1))
+    let htu = String(c.htu ?? '?')
+    try {
+      const u = new URL(htu)
+      htu = u.origin === location.origin ? u.pathname : u.origin + u.pathname
+    } catch {}
+    return { label: `proof #${n}`, htm: c.htm ?? '?', htu, ath: typeof c.ath === 'string', nonce: c.nonce ?? null }
+  }
+
+  // proofChip shows a proof's readable claims.
+  proofChip(p) {
+    if (!p) return null
+    const c = el('span', 'claims', `htm ${p.htm} · htu ${p.htu} · ${p.ath ? 'ath ✓' : 'no ath'}`)
+    if (p.nonce) c.append(' · nonce ', el('b', null, short(p.nonce)))
+    c.title = `the claims of ${p.label}: htm and htu name the request, ath is the hash of the token it goes with, nonce the server's`
+    return c
   }
 
   // begin starts a new block of rows: what the user did and what to look
@@ -173,6 +223,13 @@ export class Timeline {
     item.end = e.at
     if (e.type === 'answer') item.status = e.status
     else item.error = e.error
+    // Known a moment later (a 400's body is read): until then undefined.
+    item.challenge = e.type === 'answer' ? undefined : null
+    ;(e.challenge ?? Promise.resolve(null)).then((c) => {
+      item.challenge = c
+      if (item.kind === 'refresh') this.drawRefresh(item)
+      else this.drawGroup(item.group)
+    })
     const token = e.token ?? Promise.resolve(null) // a login's or refresh's new token
     if (item.kind === 'refresh') {
       // Who waits for this refresh now: requests that got a 401 and were
@@ -195,7 +252,7 @@ export class Timeline {
 
   sent(e) {
     if (e.method === 'POST' && e.path === this.refreshPath) {
-      const r = { kind: 'refresh', start: e.at, end: null, status: null, error: null, li: el('li', 'refresh') }
+      const r = { kind: 'refresh', start: e.at, end: null, status: null, error: null, proof: this.proof(e.dpop), li: el('li', 'refresh') }
       this.refreshes.push(r)
       if (this.refreshes.length > 50) this.refreshes.shift()
       this.byWire.set(e.id, r)
@@ -216,6 +273,7 @@ export class Timeline {
       kind: 'attempt',
       group: g,
       token: e.authorization ? this.label(e.authorization.replace(/^\S+\s+/, '')) : null,
+      proof: this.proof(e.dpop),
       start: e.at,
       end: null,
       status: null,
@@ -228,13 +286,15 @@ export class Timeline {
     this.drawGroup(g)
   }
 
-  // waiting reports whether g is held up: got a 401 and not sent again, or
-  // not sent at all while a refresh runs.
+  // waiting reports whether g is held up: got its first 401 (not a nonce
+  // challenge, which is sent again at once) and not sent again, or not sent
+  // at all while a refresh runs.
   waiting(g) {
     if (g.final) return false
     const last = g.attempts.at(-1)
     if (!last) return this.refreshing()
-    return last.status === 401 && g.attempts.length === 1
+    if (last.status !== 401 || last.challenge === undefined || last.challenge === USE_NONCE) return false
+    return g.attempts.filter((a) => a.status === 401 && a.challenge !== USE_NONCE).length === 1
   }
 
   drawGroup(g) {
@@ -242,20 +302,27 @@ export class Timeline {
     const steps = []
     g.attempts.forEach((a, i) => {
       if (i === 0 && a.waited) steps.push(el('span', 'step wait', 'waited for a refresh first'))
-      if (i > 0) {
+      const challenged = i > 0 && g.attempts[i - 1].challenge === USE_NONCE
+      if (challenged) steps.push(el('span', 'step wait', 'at once, with the nonce:'))
+      else if (i > 0) {
         steps.push(
           a.waited
             ? el('span', 'step wait', 'waited for the refresh')
             : el('span', 'step wait', 'no wait: the token was already replaced'),
         )
       }
-      const outcome = a.status ?? a.error ?? '…'
-      const s = el('span', `step attempt ${a.status === null ? 'pending' : a.status < 400 ? 'ok' : 'bad'}`)
-      s.append(`${i === 0 ? 'sent with' : 'retried with'} `, el('b', null, a.token ?? 'no token'), ` → ${outcome}`)
+      const outcome = a.status === null ? a.error ?? '…' : a.challenge ? `${a.status} ${a.challenge}` : a.status
+      const kind = a.status === null ? 'pending' : a.status < 400 ? 'ok' : a.challenge === USE_NONCE ? 'challenge' : 'bad'
+      const s = el('span', `step attempt ${kind}`)
+      s.append(`${i === 0 ? 'sent with' : challenged ? 'sent again with' : 'retried with'} `, el('b', null, a.token ?? 'no token'))
+      if (a.proof) s.append(' + ', el('b', null, a.proof.label))
+      s.append(` → ${outcome}`)
       if (a.result) s.append(': ', el('b', null, a.result))
       s.dataset.token = a.token ?? ''
       s.dataset.status = String(a.status ?? a.error ?? '')
-      steps.push(s)
+      proofData(s, a.proof)
+      if (a.challenge) s.dataset.challenge = a.challenge
+      steps.push(s, this.proofChip(a.proof))
     })
     if (this.waiting(g)) steps.push(el('span', 'step wait live', 'waiting for the refresh…'))
     const last = g.attempts.at(-1)
@@ -269,7 +336,7 @@ export class Timeline {
       if (!ok && codeMeaning[g.final.code]) final.append(el('small', null, ` ${codeMeaning[g.final.code]}`))
       g.li.dataset.final = ok ? String(g.final.status) : g.final.code
     }
-    g.li.replaceChildren(el('span', 'rid', `#${g.id.replace(/^w/, '')}`), el('span', 'req', `${g.method} ${g.path}`), ...steps, final)
+    fill(g.li, el('span', 'rid', `#${g.id.replace(/^w/, '')}`), el('span', 'req', `${g.method} ${g.path}`), ...steps, final)
   }
 
   drawRefresh(r) {
@@ -284,18 +351,29 @@ export class Timeline {
     } else if (r.status >= 200 && r.status < 300) {
       outcome = `${r.status}: ${r.result ?? 'new token'}`
       kind = 'ok'
+    } else if (r.challenge === USE_NONCE) {
+      outcome = `${r.status} ${USE_NONCE}: sent again at once, a new proof with the nonce`
+      kind = 'challenge'
+    } else if (r.challenge === undefined) {
+      outcome = `${r.status}`
+      kind = 'pending'
     } else {
       const refused = [400, 401, 403].includes(r.status)
       outcome = `${r.status}: ${refused ? 'refused, the session is over' : 'failed, the session is kept'}`
       kind = 'bad'
     }
     r.li.dataset.status = r.end === null ? 'pending' : String(r.error ?? r.status)
+    if (r.challenge) r.li.dataset.challenge = r.challenge
+    proofData(r.li, r.proof)
     const took = r.end === null ? null : el('span', 'took', `· after ${Math.round(r.end - r.start)} ms`)
-    const waited = r.waiters ? el('span', 'took', `· ${r.waiters} request${r.waiters === 1 ? '' : 's'} waited for it`) : null
-    r.li.replaceChildren(
+    // After a nonce challenge they wait for the refresh sent again, not this one.
+    const waited = r.waiters && r.challenge !== USE_NONCE ? el('span', 'took', `· ${r.waiters} request${r.waiters === 1 ? '' : 's'} waited for it`) : null
+    fill(
+      r.li,
       el('span', 'rid', '↻'),
       el('span', 'req', `POST ${this.refreshPath}`),
-      el('span', `step attempt ${kind}`, `→ ${outcome}`),
+      el('span', `step attempt ${kind}`, r.proof ? el('b', null, r.proof.label) : null, `${r.proof ? ' ' : ''}→ ${outcome}`),
+      this.proofChip(r.proof),
       took,
       waited,
     )

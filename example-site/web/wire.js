@@ -4,7 +4,8 @@
 // fetch when it is imported, sends every request through the wrapper,
 // the refresh request of the wasm included. It only watches: requests and
 // responses go through unchanged. Nothing is logged; listeners get the
-// Authorization value only to tell tokens apart, in memory.
+// Authorization value only to tell tokens apart, and the DPoP proof only to
+// number proofs and read their claims, in memory.
 ;(() => {
   const pageFetch = window.fetch
   const listeners = new Set()
@@ -20,14 +21,30 @@
     }
   }
 
-  // accessToken reads the access token of a login or refresh answer from a
-  // copy of its body (the fields jwtfetch reads), or resolves null.
-  const accessToken = (resp) =>
+  // tokenFields reads the access token and token_type of a login or
+  // refresh answer from a copy of its body (the fields jwtfetch reads), or
+  // resolves nulls.
+  const tokenFields = (resp) =>
     resp
       .clone()
       .json()
-      .then((d) => d?.access ?? d?.access_token ?? d?.accessToken ?? d?.token ?? null)
+      .then((d) => ({ token: d?.access ?? d?.access_token ?? d?.accessToken ?? d?.token ?? null, tokenType: d?.token_type ?? null }))
+      .catch(() => ({ token: null, tokenType: null }))
+
+  // challenge resolves the error of a DPoP challenge (RFC 9449 section 7.1):
+  // from a 401's WWW-Authenticate, or from the body of a 400 to a request
+  // that carried a proof (a token endpoint's {"error":"use_dpop_nonce"});
+  // else null.
+  const challenge = (resp, proof) => {
+    const m = /^DPoP\b.*\berror="([^"]*)"/i.exec(resp.headers.get('www-authenticate') ?? '')
+    if (m) return Promise.resolve(m[1])
+    if (resp.status !== 400 || !proof) return Promise.resolve(null)
+    return resp
+      .clone()
+      .json()
+      .then((d) => (typeof d?.error === 'string' ? d.error : null))
       .catch(() => null)
+  }
 
   window.fetch = function fetch(input, init) {
     const req = input instanceof Request ? input : null
@@ -44,6 +61,7 @@
       method: String(init?.method ?? req?.method ?? 'GET').toUpperCase(),
       path: url.origin === location.origin ? url.pathname : url.href,
       authorization: headers.get('authorization'),
+      dpop: headers.get('dpop'),
       tag: headers.get('x-demo-request'),
     }
     emit({ type: 'send', at: performance.now(), ...base })
@@ -52,8 +70,17 @@
     // before anyone reads it.
     p.then(
       (resp) => {
-        const token = resp.ok && /^\/auth\/(login|refresh)$/.test(base.path) ? accessToken(resp) : Promise.resolve(null)
-        emit({ type: 'answer', at: performance.now(), ...base, status: resp.status, token })
+        const fields = resp.ok && /^\/auth\/(login|refresh)$/.test(base.path) ? tokenFields(resp) : Promise.resolve({})
+        emit({
+          type: 'answer',
+          at: performance.now(),
+          ...base,
+          status: resp.status,
+          token: fields.then((f) => f.token ?? null),
+          tokenType: fields.then((f) => f.tokenType ?? null),
+          challenge: challenge(resp, base.dpop),
+          nonce: resp.headers.get('dpop-nonce'),
+        })
       },
       (e) => emit({ type: 'fail', at: performance.now(), ...base, error: e?.name === 'AbortError' ? 'aborted' : 'network error' }),
     )
