@@ -247,6 +247,8 @@ func TestNonceChallenge(t *testing.T) {
 		{`DPoP error="invalid_token", Bearer error="use_dpop_nonce"`, false},
 		{`DPoP realm="a, error=\"use_dpop_nonce\""`, false},
 		{`DPoP error="use_dpop_nonce_x"`, false},
+		{`DPoP error=use_dpop_nonce!`, false}, // '!' is a token character
+		{`DPoP error=!use_dpop_nonce`, false},
 		{`DPoP`, false},
 		{``, false},
 		{`"DPoP" error="use_dpop_nonce"`, false},
