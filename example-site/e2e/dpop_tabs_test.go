@@ -7,7 +7,6 @@ package e2e
 // another profile is useless there; a logout makes a new key.
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -22,30 +21,7 @@ import (
 // IndexedDB and cookies. The context goes with the test.
 func newTabInNewBrowserContext(t *testing.T) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	tb := &tab{t: t, ctx: ctx, close: cancel}
-	tb.do() // open the tab and its browser context
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			tb.mu.Lock()
-			if m.IsException() {
-				tb.thrown = append(tb.thrown, m.String())
-			} else {
-				tb.console = append(tb.console, string(m.Type)+": "+m.Text)
-			}
-			tb.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancel()
-	})
-	return tb
+	return newTab(t, chromedp.WithNewBrowserContext())
 }
 
 // TestDPoPTabsShareOneKey: two fresh tabs whose first proofs are made at

@@ -183,12 +183,12 @@ type tab struct {
 	syncs   int // markers written by syncedLogs
 }
 
-func newTab(t *testing.T) *tab {
+func newTab(t *testing.T, opts ...chromedp.ContextOption) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browserCtx)
+	ctx, cancel := chromedp.NewContext(browserCtx, opts...)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	tb := &tab{t: t, ctx: ctx, close: cancel}
-	tb.do() // open the tab
+	tb.do() // open the tab (and its browser context, when opts make one)
 	// Record console messages and uncaught exceptions for the test's
 	// checks (no exceptions, no token ever logged).
 	messages := chromedp.Console(ctx)

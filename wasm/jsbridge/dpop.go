@@ -29,8 +29,9 @@ type dpopKey struct {
 }
 
 // dpopKeyTimeout bounds loading or making the key: a proof that cannot be
-// made fails its request instead of leaving it pending.
-const dpopKeyTimeout = 10 * session.Second
+// made fails its request instead of leaving it pending. A variable for the
+// tests.
+var dpopKeyTimeout = 10 * session.Second
 
 // prover is a client's DPoP: session.Prover for the refresh request, and
 // the proofs of the requests the shim sends (exports.go).
@@ -115,8 +116,8 @@ func (p *prover) key(ctx session.Ctx) (*dpopKey, error) {
 }
 
 func (p *prover) load(l *keyLoad, gen uint64, renew bool) {
-	ctx := newTimeout(dpopKeyTimeout)
-	defer ctx.stop()
+	ctx, stop := session.WithTimeout(Clock{}, dpopKeyTimeout)
+	defer stop()
 	var v js.Value
 	err := catch(func() { v = p.keyFn.Invoke(p.storageKey, renew) })
 	if err == nil {
@@ -160,8 +161,8 @@ func (p *prover) drop(renew bool) {
 	p.mu.Unlock()
 	if renew {
 		go func() {
-			ctx := newTimeout(dpopKeyTimeout)
-			defer ctx.stop()
+			ctx, stop := session.WithTimeout(Clock{}, dpopKeyTimeout)
+			defer stop()
 			_, _ = p.key(ctx)
 		}()
 	}
@@ -198,22 +199,22 @@ func (p *prover) Prove(ctx session.Ctx, method, url, token string) (string, stri
 func (p *prover) Remember(url, nonce string) bool { return p.d.Remember(url, nonce) }
 
 // proof answers the shim's proof(id, method, url, value) for a request
-// that may carry a proof: [Promise of the proof, nonce] when the key is
-// loaded (no goroutine, no waiting in Go), else a Promise of
-// [proof, nonce].
+// that may carry a proof: [Promise of the proof, nonce], at once when the
+// key is loaded (no goroutine, no waiting in Go), else in a Promise once
+// it is. The load is bounded by dpopKeyTimeout; the waiters wait for its
+// end, so that one that fails is not joined by the next request.
 func (p *prover) proof(method, url, token string) any {
 	if k := p.current(); k != nil {
 		input, nonce := p.d.Input(k.header, method, url, token)
 		return []any{p.sign.Invoke(k.priv, input), nonce}
 	}
 	return NewPromise(func() (any, error) {
-		ctx := newTimeout(dpopKeyTimeout)
-		defer ctx.stop()
-		proof, nonce, err := p.Prove(ctx, method, url, token)
+		k, err := p.key(session.Background)
 		if err != nil {
 			return nil, dpopError(err)
 		}
-		return []any{proof, nonce}, nil
+		input, nonce := p.d.Input(k.header, method, url, token)
+		return []any{p.sign.Invoke(k.priv, input), nonce}, nil
 	})
 }
 
@@ -224,29 +225,4 @@ func dpopError(err error) error {
 		return e
 	}
 	return &session.Error{Code: session.CodeNetwork, Message: "no DPoP proof could be made: the key could not be loaded or made", Err: err}
-}
-
-// timeout is a session.Ctx that ends after a duration, on the page's
-// timers.
-type timeout struct {
-	done chan struct{}
-	once sync.Once
-	stop func()
-}
-
-func newTimeout(d session.Duration) *timeout {
-	t := &timeout{done: make(chan struct{})}
-	t.stop = Clock{}.AfterFunc(d, func() { t.once.Do(func() { close(t.done) }) })
-	return t
-}
-
-func (t *timeout) Done() <-chan struct{} { return t.done }
-
-func (t *timeout) Err() error {
-	select {
-	case <-t.done:
-		return session.ErrDeadline
-	default:
-		return nil
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtfetch/jwtfetch/wasm/session"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"syscall/js"
@@ -24,6 +25,7 @@ func dpopStubs(ns js.Value) (calls js.Value) {
 		return async (storageKey, renew) => {
 			calls.push([storageKey, renew])
 			if (globalThis.dpopKeyFails) throw new Error('IndexedDB said: secret-looking text')
+			if (globalThis.dpopKeyHangs) return new Promise(() => {})
 			return { key: 'K' + calls.length, x: 'x' + calls.length, y: 'y' + calls.length }
 		}`).Invoke(calls))
 	ns.Set("sign", jsFunc("", `return (key, input) => Promise.resolve(input + '.sig:' + key)`).Invoke())
@@ -188,6 +190,28 @@ func TestDPoPKeyFailureFailsTheRequestCleanly(t *testing.T) {
 	global.Delete("dpopKeyFails")
 	proof, _ := proofOf(t, ns.Call("proof", id, "GET", "https://api.test/x", js.Null()))
 	assert.NotEmpty(t, proof, "the next proof tries again")
+}
+
+// A key that never comes (a lock or a database that never answers) fails
+// the request at dpopKeyTimeout: nothing stays pending.
+func TestDPoPKeyThatNeverComes(t *testing.T) {
+	defer func(d session.Duration) { dpopKeyTimeout = d }(dpopKeyTimeout)
+	dpopKeyTimeout = 50 * session.Millisecond
+	srv := newFakeServer(t)
+	ns, id, _ := newDPoPClient(t, srv.fetch, nil)
+	global.Set("dpopKeyHangs", true)
+	defer global.Delete("dpopKeyHangs")
+	start := time.Now()
+	_, err := await(t, ns.Call("proof", id, "GET", "https://api.test/x", js.Null()))
+	require.Error(t, err)
+	var je *JSError
+	require.ErrorAs(t, err, &je)
+	assert.Equal(t, "ERR_NETWORK", je.Value.Get("code").String())
+	assert.Less(t, time.Since(start), 2*time.Second)
+
+	global.Delete("dpopKeyHangs")
+	proof, _ := proofOf(t, ns.Call("proof", id, "GET", "https://api.test/x", js.Null()))
+	assert.NotEmpty(t, proof, "the next proof loads the key again")
 }
 
 func TestDPoPRefreshCarriesAProofAndAnswersTheNonce(t *testing.T) {

@@ -105,6 +105,14 @@ func withTimeout(clock Clock, d Duration) *deadline {
 	return dl
 }
 
+// WithTimeout returns a Ctx that ends with ErrDeadline after d on clock,
+// and the function that ends it early and stops its timer (call it when
+// the work is done).
+func WithTimeout(clock Clock, d Duration) (Ctx, func()) {
+	dl := withTimeout(clock, d)
+	return dl, dl.cancel
+}
+
 func (dl *deadline) Done() <-chan struct{} { return dl.done }
 
 func (dl *deadline) Err() error {
