@@ -14,67 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// vanillaAttempt is one attempt of a request in the timeline of the demo page
-// in DPoP mode, with what the page shows of its proof.
-type vanillaAttempt struct {
-	Token     string // "token #3", "" for none
-	Status    string // "401", "200", …
-	Challenge string // the DPoP challenge's error, "use_dpop_nonce"
-	Proof     string // "proof #7"
-	HTM, HTU  string
-	ATH       string // "true" or "false"
-	Nonce     string // shortened as the page shows it: "AbC12x…"; "" for none
-}
-
-// vanillaRow is a row of the timeline: a request with its attempts, a
-// refresh request with its proof (in Attempts[0]), or a note. Like tlRow
-// (vanilla_test.go), with the proofs.
-type vanillaRow struct {
-	Kind     string // "request", "refresh" or "note"
-	Final    string
-	Status   string // refreshes
-	Text     string
-	Attempts []vanillaAttempt
-}
-
-// vanillaAct is one block of the timeline: what the user did, and its rows.
-type vanillaAct struct {
-	Act  string
-	Rows []vanillaRow
-}
-
-func (a vanillaAct) rows(kind string) []vanillaRow {
-	var out []vanillaRow
-	for _, r := range a.Rows {
-		if r.Kind == kind {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// vanillaTimeline reads the demo page's timeline, newest block first.
-func (tb *tab) vanillaTimeline() []vanillaAct {
-	tb.t.Helper()
-	var acts []vanillaAct
-	tb.eval(`[...document.querySelectorAll('#timeline > .act')].map((a) => ({
-		act: a.dataset.act,
-		rows: [...a.querySelectorAll('.rows > li')].map((li) => {
-			const kind = li.classList.contains('group') ? 'request' : li.classList.contains('refresh') ? 'refresh' : 'note'
-			const d = (e) => ({ token: e.dataset.token ?? '', status: e.dataset.status ?? '', challenge: e.dataset.challenge ?? '',
-				proof: e.dataset.proof ?? '', htm: e.dataset.htm ?? '', htu: e.dataset.htu ?? '', ath: e.dataset.ath ?? '', nonce: e.dataset.nonce ?? '' })
-			return {
-				kind,
-				final: li.dataset.final ?? '',
-				status: li.dataset.status ?? '',
-				text: li.textContent,
-				attempts: kind === 'request' ? [...li.querySelectorAll('.attempt')].map(d) : kind === 'refresh' ? [d(li)] : [],
-			}
-		}),
-	}))`, &acts)
-	return acts
-}
-
 // proofNumber reads n from "proof #n".
 func proofNumber(t *testing.T, label string) int {
 	t.Helper()
@@ -139,10 +78,10 @@ func TestVanillaDPoP(t *testing.T) {
 	t.Run("login and load: a proof with each attempt", func(t *testing.T) {
 		tb.click("#load")
 		waitFor(t, "Load profile to end", func() bool {
-			acts := tb.vanillaTimeline()
+			acts := tb.timeline()
 			return acts[0].Act == "load" && len(acts[0].rows("request")) == 1 && acts[0].rows("request")[0].Final == "200"
 		})
-		acts := tb.vanillaTimeline()
+		acts := tb.timeline()
 		load, login := acts[0], acts[1]
 		require.Equal(t, "login", login.Act)
 		requests := login.rows("request")
@@ -150,11 +89,11 @@ func TestVanillaDPoP(t *testing.T) {
 		require.Len(t, requests[0].Attempts, 1)
 		require.Len(t, requests[1].Attempts, 1)
 		a := requests[0].Attempts[0]
-		assert.Equal(t, vanillaAttempt{Status: "200", Proof: "proof #1", HTM: "POST", HTU: "/auth/login", ATH: "false"}, a,
+		assert.Equal(t, tlAttempt{Status: "200", Proof: "proof #1", HTM: "POST", HTU: "/auth/login", ATH: "false"}, a,
 			"the login carries a proof, no token and so no ath")
 		assert.Contains(t, requests[0].Text, "htm POST · htu /auth/login · no ath")
 		a = requests[1].Attempts[0]
-		assert.Equal(t, vanillaAttempt{Token: "token #1", Status: "200", Proof: "proof #2", HTM: "GET", HTU: "/api/me", ATH: "true"}, a)
+		assert.Equal(t, tlAttempt{Token: "token #1", Status: "200", Proof: "proof #2", HTM: "GET", HTU: "/api/me", ATH: "true"}, a)
 		assert.Contains(t, requests[1].Text, "sent with token #1 + proof #2 → 200")
 		assert.Contains(t, requests[1].Text, "htm GET · htu /api/me · ath ✓")
 		a = load.rows("request")[0].Attempts[0]
@@ -186,7 +125,7 @@ func TestVanillaDPoP(t *testing.T) {
 	t.Run("expire now: the refresh and the retry carry proofs", func(t *testing.T) {
 		act := tb.lesson("expire")
 		assert.Contains(t, act.summary(), "1 of 1 succeeded")
-		d := tb.vanillaTimeline()[0]
+		d := tb.timeline()[0]
 		requests := d.rows("request")
 		require.Len(t, requests, 1)
 		at := requests[0].Attempts
@@ -215,7 +154,7 @@ func TestVanillaDPoP(t *testing.T) {
 	t.Run("server demands a nonce: one challenge, one retry", func(t *testing.T) {
 		act := tb.lesson("nonce")
 		assert.Contains(t, act.summary(), "2 of 2 succeeded; still signed in")
-		d := tb.vanillaTimeline()[0]
+		d := tb.timeline()[0]
 		requests := d.rows("request")
 		require.Len(t, requests, 2)
 		at := requests[0].Attempts
@@ -252,7 +191,7 @@ func TestVanillaDPoP(t *testing.T) {
 	t.Run("server rotates the nonce: the old one is refused once", func(t *testing.T) {
 		act := tb.lesson("rotate")
 		assert.Contains(t, act.summary(), "1 of 1 succeeded")
-		requests := tb.vanillaTimeline()[0].rows("request")
+		requests := tb.timeline()[0].rows("request")
 		require.Len(t, requests, 2)
 		require.Len(t, requests[0].Attempts, 1, "the page has the current nonce: %s", requests[0].Text)
 		assert.Equal(t, nonce, requests[0].Attempts[0].Nonce)
@@ -272,9 +211,9 @@ func TestVanillaDPoP(t *testing.T) {
 		s.RotateDPoPNonce()
 		s.ResetCounters() // keeps nonce mode on
 		tb.eval(`api.auth.refresh().then(() => true)`, nil)
-		var refreshes []vanillaRow
+		var refreshes []tlRow
 		waitFor(t, "two refresh rows", func() bool {
-			refreshes = tb.vanillaTimeline()[0].rows("refresh")
+			refreshes = tb.timeline()[0].rows("refresh")
 			return len(refreshes) == 2 && refreshes[1].Status == "200"
 		})
 		assert.Equal(t, "400", refreshes[0].Status)

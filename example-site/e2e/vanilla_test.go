@@ -176,10 +176,16 @@ func burstAfterRevoke(t *testing.T, tb *tab, s *site) {
 type tlAttempt struct {
 	Token  string // "token #3", never the token
 	Status string // "401", "200", "aborted", "" while in flight
+	// In DPoP mode, what the page shows of the attempt's proof; "" else.
+	Challenge string // the DPoP challenge's error, "use_dpop_nonce"
+	Proof     string // "proof #7"
+	HTM, HTU  string
+	ATH       string // "true" or "false"
+	Nonce     string // shortened as the page shows it: "AbC12x…"; "" for none
 }
 
 // tlRow is a row of the timeline: a request with its attempts, a refresh
-// request, or a note.
+// request (its one attempt in Attempts[0]), or a note.
 type tlRow struct {
 	Kind     string // "request", "refresh" or "note"
 	Final    string // requests: the status they ended with, or the error code
@@ -221,12 +227,14 @@ func (tb *tab) timeline() []tlAct {
 		act: a.dataset.act,
 		rows: [...a.querySelectorAll('.rows > li')].map((li) => {
 			const kind = li.classList.contains('group') ? 'request' : li.classList.contains('refresh') ? 'refresh' : 'note'
+			const d = (e) => ({ token: e.dataset.token ?? '', status: e.dataset.status ?? '', challenge: e.dataset.challenge ?? '',
+				proof: e.dataset.proof ?? '', htm: e.dataset.htm ?? '', htu: e.dataset.htu ?? '', ath: e.dataset.ath ?? '', nonce: e.dataset.nonce ?? '' })
 			return {
 				kind,
 				final: li.dataset.final ?? '',
 				status: li.dataset.status ?? '',
 				text: li.textContent,
-				attempts: kind !== 'request' ? [] : [...li.querySelectorAll('.attempt')].map((s) => ({ token: s.dataset.token, status: s.dataset.status })),
+				attempts: kind === 'request' ? [...li.querySelectorAll('.attempt')].map(d) : kind === 'refresh' ? [d(li)] : [],
 			}
 		}),
 	}))`, &acts)
